@@ -1,0 +1,131 @@
+# flserver: build, test and demo.
+#
+#   make            build every program into build/
+#   make demo       a real federated training run (installs what is missing)
+#   make check      every test: unit, protocol, end to end
+#   make install    install into DESTDIR/PREFIX
+#
+# Sources are picked up by folder: every .c in common/ goes into
+# libflcommon.a, every .c in a daemon's folder into that daemon, and every
+# tests/unit/test_*.c becomes one cmocka program.
+
+PREFIX	?= /usr/local
+B	:= build
+
+CC	?= cc
+HARDEN	:= -fstack-protector-strong -D_FORTIFY_SOURCE=2 -fPIE \
+	   -fstack-clash-protection -fcf-protection
+WARN	:= -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
+	   -Wmissing-prototypes -Wformat=2 -Wformat-security -Wvla \
+	   -Wpointer-arith -Wno-unused-parameter
+OPT	?= -O2 -g
+CFLAGS	+= -std=c11 -D_GNU_SOURCE $(OPT) $(WARN) $(HARDEN) \
+	   -I$(B)/proto -Icommon
+LDFLAGS	+= -pie -Wl,-z,relro,-z,now -Wl,-z,noexecstack -Wl,--as-needed
+
+PKGS_COMMON	:= libprotobuf-c libzmq jansson libpcre2-8 libarchive \
+		   libcrypto
+PKGS_GRPC	:= grpc gpr libssl libcrypto
+LIBS_COMMON	= $(shell pkg-config --libs $(PKGS_COMMON)) -lm
+LIBS_GRPC	= $(shell pkg-config --libs $(PKGS_GRPC))
+CFLAGS_PKGS	= $(shell pkg-config --cflags $(PKGS_COMMON) $(PKGS_GRPC) cmocka)
+
+DEPS_STAMP	:= $(B)/.deps-installed
+PROTOS		:= federated admin envelope
+PROTO_C		:= $(PROTOS:%=$(B)/proto/%.pb-c.c) \
+		   $(B)/proto/google/protobuf/timestamp.pb-c.c
+PROTO_O		:= $(PROTO_C:.c=.o)
+
+COMMON_O	:= $(patsubst %.c,$(B)/%.o,$(wildcard common/*.c))
+NETD_O		:= $(patsubst %.c,$(B)/%.o,$(wildcard netd/*.c))
+AGGD_O		:= $(patsubst %.c,$(B)/%.o,$(wildcard aggd/*.c))
+ADMIND_O	:= $(patsubst %.c,$(B)/%.o,$(wildcard admind/*.c))
+CLIENT_O	:= $(patsubst %.c,$(B)/%.o,$(wildcard client/*.c))
+UNIT_SRC	:= $(wildcard tests/unit/test_*.c)
+UNIT_BIN	:= $(patsubst tests/unit/%.c,$(B)/tests/%,$(UNIT_SRC))
+
+# Each daemon minus its main(), so unit tests can link its modules.
+AGGD_LIB_O	:= $(filter-out $(B)/aggd/aggd.o,$(AGGD_O))
+ADMIND_LIB_O	:= $(filter-out $(B)/admind/admind.o,$(ADMIND_O))
+NETD_LIB_O	:= $(filter-out $(B)/netd/netd.o,$(NETD_O))
+
+PROGRAMS	:= $(B)/netd $(B)/aggd $(B)/admind $(B)/flsite
+
+all: $(PROGRAMS) $(B)/py/federated_pb2.py
+
+$(DEPS_STAMP): packaging/install-deps
+	@mkdir -p $(B)
+	sh packaging/install-deps
+	@touch $@
+
+deps: $(DEPS_STAMP)
+
+# Generated code: protoc-c for C, grpc_tools for the Python tests.
+$(B)/proto/%.pb-c.c $(B)/proto/%.pb-c.h: proto/%.proto | $(DEPS_STAMP)
+	@mkdir -p $(B)/proto
+	protoc-c -Iproto -I/usr/include --c_out=$(B)/proto $<
+
+$(B)/proto/google/protobuf/timestamp.pb-c.c: | $(DEPS_STAMP)
+	@mkdir -p $(B)/proto
+	protoc-c -I/usr/include --c_out=$(B)/proto \
+	    /usr/include/google/protobuf/timestamp.proto
+
+$(B)/py/federated_pb2.py: $(PROTOS:%=proto/%.proto) | $(DEPS_STAMP)
+	@mkdir -p $(B)/py
+	/usr/bin/python3 -m grpc_tools.protoc -Iproto --python_out=$(B)/py \
+	    --grpc_python_out=$(B)/py $(PROTOS:%=proto/%.proto)
+
+# Generated code is not ours to warn about.
+$(PROTO_O): %.o: %.c
+	$(CC) -std=c11 $(OPT) $(HARDEN) -I$(B)/proto -c $< -o $@
+
+$(B)/%.o: %.c $(PROTO_C) | $(DEPS_STAMP)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(CFLAGS_PKGS) -MMD -MP -c $< -o $@
+
+$(B)/libflcommon.a: $(COMMON_O) $(PROTO_O)
+	ar rcs $@ $^
+
+$(B)/netd: $(NETD_O) $(B)/libflcommon.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS_GRPC) $(LIBS_COMMON) -lpthread
+
+$(B)/aggd: $(AGGD_O) $(B)/libflcommon.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS_COMMON)
+
+$(B)/admind: $(ADMIND_O) $(B)/libflcommon.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS_COMMON)
+
+$(B)/flsite: $(CLIENT_O) $(B)/libflcommon.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS_GRPC) $(LIBS_COMMON) -lpthread
+
+$(B)/tests/%: tests/unit/%.c $(AGGD_LIB_O) $(ADMIND_LIB_O) \
+    $(B)/libflcommon.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(CFLAGS_PKGS) $(LDFLAGS) -o $@ $< \
+	    $(AGGD_LIB_O) $(ADMIND_LIB_O) $(B)/libflcommon.a \
+	    $(shell pkg-config --libs cmocka) $(LIBS_COMMON)
+
+unit: $(UNIT_BIN)
+	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t; done
+
+protocol: all
+	cd tests/protocol && /usr/bin/python3 -m pytest -q -p no:cacheprovider
+
+check: all unit protocol
+
+demo: all
+	/usr/bin/python3 examples/demo.py
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/bin
+	install -m 0755 $(B)/netd $(B)/aggd $(B)/admind $(DESTDIR)$(PREFIX)/sbin
+	install -m 0755 $(B)/flsite tools/flprovision \
+	    packaging/flserverctl $(DESTDIR)$(PREFIX)/bin
+
+clean:
+	rm -rf $(B)
+
+.PHONY: all deps unit protocol check demo install clean
+.DELETE_ON_ERROR:
+
+-include $(shell find $(B) -name '*.d' 2>/dev/null)

@@ -1,0 +1,82 @@
+/*
+ * ipc - the ZeroMQ links between flserver's daemons.
+ *
+ * A message is two frames: an flipc.Envelope (request id, kind, the
+ * verified peer, status) and a payload that is never copied on the way
+ * through. ROUTER sockets see a routing-id frame in front. Every link has
+ * a size cap: receivers set ZMQ_MAXMSGSIZE, and senders refuse to send
+ * past the cap, because ZeroMQ answers an oversize message by silently
+ * closing the connection. A malformed envelope or an unknown kind is
+ * refused here, so that handlers only ever see well-formed requests.
+ *
+ * Sockets live in per-daemon folders under one runtime folder:
+ * RUNDIR/aggd/aggd.sock, RUNDIR/admind/admind.sock.
+ */
+#ifndef FL_IPC_H
+#define FL_IPC_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <zmq.h>
+
+#include "envelope.pb-c.h"
+
+/* ipc:// paths are limited to 107 bytes by sockaddr_un. */
+#define IPC_PATH_MAX		108
+/* Room for the envelope frame beyond the largest payload. */
+#define IPC_ENVELOPE_MAX	4096
+
+struct ipc_link {
+	void		*sock;
+	int		 router;	/* messages carry a routing id */
+	size_t		 max_payload;
+	const char	*peer;		/* "aggd", "admind", "netd": for logs */
+};
+
+struct ipc_msg {
+	Flipc__Envelope	*env;
+	zmq_msg_t	 routing;	/* valid when the link is a ROUTER */
+	zmq_msg_t	 payload;
+	int		 has_routing;
+};
+
+/* Called when ZeroMQ is done with a payload passed to ipc_send. */
+typedef void	 ipc_free_fn(void *data, void *hint);
+
+int	ipc_path(char *buf, size_t len, const char *rundir, const char *daemon);
+
+/* A ROUTER bound at RUNDIR/daemon/daemon.sock. */
+int	ipc_bind(struct ipc_link *, void *ctx, const char *rundir,
+	    const char *daemon, size_t max_payload);
+/* A DEALER connected to the ROUTER of daemon. */
+int	ipc_connect(struct ipc_link *, void *ctx, const char *rundir,
+	    const char *daemon, size_t max_payload);
+void	ipc_close(struct ipc_link *);
+
+/*
+ * Send env and payload. With free_fn the payload is handed to ZeroMQ
+ * without a copy and free_fn is called once ZeroMQ is done with it (also
+ * when sending fails); without it the payload is copied. routing is the
+ * routing id of the request being answered on a ROUTER link, else NULL.
+ * Returns 0, or -1 (oversize, or the socket failed) after logging.
+ */
+int	ipc_send(struct ipc_link *, zmq_msg_t *routing,
+	    const Flipc__Envelope *env, const void *payload, size_t len,
+	    ipc_free_fn *free_fn, void *hint);
+
+/*
+ * Receive one message, without blocking when flags is ZMQ_DONTWAIT.
+ * Returns 1 with msg filled, 0 when nothing is waiting, -1 when a
+ * malformed message was read and dropped (already logged).
+ */
+int	ipc_recv(struct ipc_link *, struct ipc_msg *msg, int flags);
+void	ipc_msg_free(struct ipc_msg *);
+
+const void	*ipc_payload(struct ipc_msg *, size_t *len);
+
+/* A reply envelope for request req with a gRPC status and message. */
+void	ipc_reply_env(Flipc__Envelope *out, const Flipc__Envelope *req,
+	    int status, const char *status_message);
+
+#endif
