@@ -29,7 +29,7 @@ ipc_path(char *buf, size_t len, const char *rundir, const char *daemon)
 /* ipc_open - a socket with the options every link shares */
 static int
 ipc_open(struct ipc_link *link, void *ctx, int type, const char *daemon,
-    size_t max_payload)
+    size_t max_payload, int rcvhwm)
 {
 	int64_t	 maxmsg = (int64_t)(max_payload + IPC_ENVELOPE_MAX);
 	int	 linger = 0;
@@ -49,6 +49,13 @@ ipc_open(struct ipc_link *link, void *ctx, int type, const char *daemon,
 		link->sock = NULL;
 		return -1;
 	}
+	if (rcvhwm >= 0 && zmq_setsockopt(link->sock, ZMQ_RCVHWM, &rcvhwm,
+	    sizeof(rcvhwm)) == -1) {
+		log_warnx("ZMQ_RCVHWM for %s: %s", daemon, zmq_strerror(errno));
+		zmq_close(link->sock);
+		link->sock = NULL;
+		return -1;
+	}
 	link->router = type == ZMQ_ROUTER;
 	link->max_payload = max_payload;
 	link->peer = daemon;
@@ -59,11 +66,18 @@ int
 ipc_bind(struct ipc_link *link, void *ctx, const char *rundir,
     const char *daemon, size_t max_payload)
 {
+	return ipc_bind_hwm(link, ctx, rundir, daemon, max_payload, -1);
+}
+
+int
+ipc_bind_hwm(struct ipc_link *link, void *ctx, const char *rundir,
+    const char *daemon, size_t max_payload, int rcvhwm)
+{
 	char	 path[IPC_PATH_MAX + 8], endpoint[IPC_PATH_MAX + 16];
 
 	if (ipc_path(path, sizeof(path), rundir, daemon) == -1)
 		return -1;
-	if (ipc_open(link, ctx, ZMQ_ROUTER, daemon, max_payload) == -1)
+	if (ipc_open(link, ctx, ZMQ_ROUTER, daemon, max_payload, rcvhwm) == -1)
 		return -1;
 	snprintf(endpoint, sizeof(endpoint), "ipc://%s", path);
 	if (zmq_bind(link->sock, endpoint) == -1) {
@@ -82,7 +96,7 @@ ipc_connect(struct ipc_link *link, void *ctx, const char *rundir,
 
 	if (ipc_path(path, sizeof(path), rundir, daemon) == -1)
 		return -1;
-	if (ipc_open(link, ctx, ZMQ_DEALER, daemon, max_payload) == -1)
+	if (ipc_open(link, ctx, ZMQ_DEALER, daemon, max_payload, -1) == -1)
 		return -1;
 	snprintf(endpoint, sizeof(endpoint), "ipc://%s", path);
 	if (zmq_connect(link->sock, endpoint) == -1) {

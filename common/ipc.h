@@ -49,6 +49,13 @@ int	ipc_path(char *buf, size_t len, const char *rundir, const char *daemon);
 /* A ROUTER bound at RUNDIR/daemon/daemon.sock. */
 int	ipc_bind(struct ipc_link *, void *ctx, const char *rundir,
 	    const char *daemon, size_t max_payload);
+/*
+ * The same with a receive high-water mark in messages (-1: ZeroMQ's
+ * default). ZeroMQ copies it into the listener when the socket binds, so
+ * setting it afterwards does not reach the peers that connect later.
+ */
+int	ipc_bind_hwm(struct ipc_link *, void *ctx, const char *rundir,
+	    const char *daemon, size_t max_payload, int rcvhwm);
 /* A DEALER connected to the ROUTER of daemon. */
 int	ipc_connect(struct ipc_link *, void *ctx, const char *rundir,
 	    const char *daemon, size_t max_payload);
