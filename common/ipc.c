@@ -88,16 +88,27 @@ ipc_bind_hwm(struct ipc_link *link, void *ctx, const char *rundir,
 	return 0;
 }
 
-int
-ipc_connect(struct ipc_link *link, void *ctx, const char *rundir,
-    const char *daemon, size_t max_payload)
+/* ipc_dial - a DEALER, options set before it connects */
+static int
+ipc_dial(struct ipc_link *link, void *ctx, const char *rundir,
+    const char *daemon, size_t max_payload, int immediate)
 {
 	char	 path[IPC_PATH_MAX + 8], endpoint[IPC_PATH_MAX + 16];
+	int	 sndtimeo = 0;
 
 	if (ipc_path(path, sizeof(path), rundir, daemon) == -1)
 		return -1;
 	if (ipc_open(link, ctx, ZMQ_DEALER, daemon, max_payload, -1) == -1)
 		return -1;
+	if (immediate && (zmq_setsockopt(link->sock, ZMQ_IMMEDIATE,
+	    &immediate, sizeof(immediate)) == -1 ||
+	    zmq_setsockopt(link->sock, ZMQ_SNDTIMEO, &sndtimeo,
+	    sizeof(sndtimeo)) == -1)) {
+		log_warnx("socket options for %s: %s", daemon,
+		    zmq_strerror(errno));
+		ipc_close(link);
+		return -1;
+	}
 	snprintf(endpoint, sizeof(endpoint), "ipc://%s", path);
 	if (zmq_connect(link->sock, endpoint) == -1) {
 		log_warnx("connect %s: %s", path, zmq_strerror(errno));
@@ -105,6 +116,20 @@ ipc_connect(struct ipc_link *link, void *ctx, const char *rundir,
 		return -1;
 	}
 	return 0;
+}
+
+int
+ipc_connect(struct ipc_link *link, void *ctx, const char *rundir,
+    const char *daemon, size_t max_payload)
+{
+	return ipc_dial(link, ctx, rundir, daemon, max_payload, 0);
+}
+
+int
+ipc_connect_immediate(struct ipc_link *link, void *ctx, const char *rundir,
+    const char *daemon, size_t max_payload)
+{
+	return ipc_dial(link, ctx, rundir, daemon, max_payload, 1);
 }
 
 void

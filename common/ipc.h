@@ -59,6 +59,14 @@ int	ipc_bind_hwm(struct ipc_link *, void *ctx, const char *rundir,
 /* A DEALER connected to the ROUTER of daemon. */
 int	ipc_connect(struct ipc_link *, void *ctx, const char *rundir,
 	    const char *daemon, size_t max_payload);
+/*
+ * The same, but ZeroMQ queues nothing while daemon is not connected
+ * (ZMQ_IMMEDIATE) and never blocks a send (ZMQ_SNDTIMEO 0): ipc_send
+ * fails at once instead of delivering a stale request when daemon comes
+ * back, and zmq_poll reports ZMQ_POLLOUT only while daemon is there.
+ */
+int	ipc_connect_immediate(struct ipc_link *, void *ctx, const char *rundir,
+	    const char *daemon, size_t max_payload);
 void	ipc_close(struct ipc_link *);
 
 /*
