@@ -1,0 +1,80 @@
+/*
+ * session - a site's session with the training service: registration
+ * and its token, the heartbeat thread, and the calls a site makes each
+ * round (GetModel, SubmitUpdate) and at the end (Quit).
+ *
+ * Calls return the gRPC status code the server answered, after waiting
+ * out an unavailable server (every SESSION_RETRY_S seconds for up to
+ * SESSION_RETRY_MAX_S, as Clara's client did), or -1 when the call could
+ * not be made or its reply was unusable; the status message is kept in
+ * the session. What a code means for the site's loop is the caller's
+ * business. Stop signals (SIGINT, SIGTERM) must be blocked in every
+ * thread; the session waits for them while it sleeps.
+ */
+#ifndef FL_SESSION_H
+#define FL_SESSION_H
+
+#include <pthread.h>
+#include <signal.h>
+#include <stdint.h>
+
+#include "kit.h"
+#include "tensor.h"
+
+#define SESSION_TOKEN_MAX	256
+#define SESSION_MESSAGE_MAX	512
+#define SESSION_RETRY_S		5
+#define SESSION_RETRY_MAX_S	30
+
+struct grpc_client;
+
+/* Where a global model came from: the round the update is for. */
+struct session_round {
+	int64_t	 round;
+	int64_t	 num_rounds;
+	int64_t	 run;
+};
+
+struct session {
+	struct grpc_client	*grpc;
+	const struct kit	*kit;
+	sigset_t		 stop_signals;
+	int			 stopping;	/* a stop signal arrived */
+	char			 message[SESSION_MESSAGE_MAX];
+
+	/* The token is written by the main thread, read by the heartbeat. */
+	pthread_mutex_t		 lock;
+	char			 token[SESSION_TOKEN_MAX + 1];
+
+	pthread_t		 beat_thread;
+	pthread_cond_t		 beat_cond;
+	int			 beat_seconds;
+	int			 beat_running;
+	int			 beat_stop;
+};
+
+int	session_open(struct session *, const struct kit *,
+	    const sigset_t *stop_signals);
+void	session_close(struct session *);
+
+int	session_register(struct session *);
+/* OK: global holds every tensor the server sent, and where it is from. */
+int	session_get_model(struct session *, struct model *global,
+	    struct session_round *);
+/* Send local - global as a "delta_w" contribution of n_iter steps. */
+int	session_submit(struct session *, const struct session_round *,
+	    const struct model *global, const struct model *local,
+	    int64_t n_iter);
+int	session_quit(struct session *);
+
+int	session_heartbeat_start(struct session *, int seconds);
+void	session_heartbeat_stop(struct session *);
+
+/* Wait seconds; -1 at once if a stop signal arrives (then stopping). */
+int	session_sleep(struct session *, int seconds);
+/* Take a stop signal that is pending, without waiting. */
+int	session_stop_pending(struct session *);
+/* "UNAVAILABLE" for 14, ... */
+const char *session_code_name(int code);
+
+#endif

@@ -1,0 +1,466 @@
+/*
+ * flsite - the reference FL site: trains a logistic regression on a CSV
+ * table, federated with an flserver (or Clara-compatible) training
+ * service, or alone.
+ *
+ *   flsite -k KITDIR -d DATA.csv [-e EPOCHS] [-l RATE] [-B BATCH]
+ *          [-b HEARTBEAT_S] [-p POLL_S] [-v]	federated training
+ *   flsite -T -d DATA.csv -m INIT.npz -o OUT.npz [-e -l -B]
+ *						training without a server
+ *   flsite -E -d DATA.csv -m MODEL.npz	accuracy and log-loss
+ *
+ * Federated, the site registers, beats, and each round fetches the
+ * global model, trains from it and sends the difference, until the
+ * server says training is over (exit 0). Any other end is an error
+ * (exit 1), after a Quit when the server can still hear it.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "dataset.h"
+#include "grpc_client.h"
+#include "kit.h"
+#include "log.h"
+#include "logreg.h"
+#include "npz.h"
+#include "session.h"
+#include "status.h"
+
+#define SITE_MODEL_MAX		((size_t)KIT_DEFAULT_MESSAGE_MAX)
+/* Registrations in a row without the server taking a request of ours. */
+#define SITE_REAUTH_MAX		5
+
+enum site_mode { SITE_FEDERATED, SITE_TRAIN, SITE_EVALUATE };
+enum site_next { SITE_CONTINUE, SITE_FINISHED, SITE_FAILED };
+
+struct site_options {
+	enum site_mode		 mode;
+	const char		*kit;
+	const char		*data;
+	const char		*model;
+	const char		*out;
+	struct logreg_settings	 train;
+	int			 heartbeat;
+	int			 poll;
+	int			 verbose;
+};
+
+struct site {
+	const struct site_options	*opts;
+	struct kit			 kit;
+	struct dataset			 data;
+	struct session			 session;
+	int				 reauth;
+};
+
+static void __attribute__((noreturn))
+site_usage(void)
+{
+	fprintf(stderr,
+	    "usage: flsite -k kitdir -d data.csv [-v] [-e epochs] "
+	    "[-l rate] [-B batch]\n"
+	    "              [-b heartbeat_seconds] [-p poll_seconds]\n"
+	    "       flsite -T -d data.csv -m init.npz -o out.npz "
+	    "[-e epochs] [-l rate] [-B batch]\n"
+	    "       flsite -E -d data.csv -m model.npz\n");
+	exit(1);
+}
+
+/* site_int - an integer option within [lo, hi] */
+static long
+site_int(const char *arg, long lo, long hi, const char *what)
+{
+	char	*end;
+	long	 v;
+
+	errno = 0;
+	v = strtol(arg, &end, 10);
+	if (end == arg || *end != '\0' || errno != 0 || v < lo || v > hi)
+		fatalx("%s must be an integer from %ld to %ld: \"%s\"", what,
+		    lo, hi, arg);
+	return v;
+}
+
+/* site_rate - a positive finite learning rate */
+static double
+site_rate(const char *arg)
+{
+	char	*end;
+	double	 v;
+
+	errno = 0;
+	v = strtod(arg, &end);
+	if (end == arg || *end != '\0' || errno != 0 || !isfinite(v) ||
+	    v <= 0.0)
+		fatalx("the learning rate must be a positive number: \"%s\"",
+		    arg);
+	return v;
+}
+
+/* site_options - the command line, checked for the mode it asks for */
+static void
+site_options(int argc, char **argv, struct site_options *o)
+{
+	int	 ch;
+
+	memset(o, 0, sizeof(*o));
+	o->train.epochs = 1;
+	o->train.lr = 0.1;
+	o->train.batch = 16;
+	o->heartbeat = 60;
+	o->poll = 1;
+	while ((ch = getopt(argc, argv, "B:b:d:Ee:k:l:m:o:p:Tv")) != -1) {
+		switch (ch) {
+		case 'B':
+			o->train.batch = site_int(optarg, 1, INT_MAX,
+			    "the batch size");
+			break;
+		case 'b':
+			o->heartbeat = site_int(optarg, 1, 86400,
+			    "the heartbeat period");
+			break;
+		case 'd':
+			o->data = optarg;
+			break;
+		case 'E':
+			o->mode = SITE_EVALUATE;
+			break;
+		case 'e':
+			o->train.epochs = site_int(optarg, 1, 1000000,
+			    "the number of epochs");
+			break;
+		case 'k':
+			o->kit = optarg;
+			break;
+		case 'l':
+			o->train.lr = site_rate(optarg);
+			break;
+		case 'm':
+			o->model = optarg;
+			break;
+		case 'o':
+			o->out = optarg;
+			break;
+		case 'p':
+			o->poll = site_int(optarg, 1, 3600,
+			    "the poll period");
+			break;
+		case 'T':
+			o->mode = SITE_TRAIN;
+			break;
+		case 'v':
+			o->verbose = 1;
+			break;
+		default:
+			site_usage();
+		}
+	}
+	if (optind != argc || o->data == NULL)
+		site_usage();
+	if (o->mode == SITE_FEDERATED && (o->kit == NULL || o->model != NULL ||
+	    o->out != NULL))
+		site_usage();
+	if (o->mode != SITE_FEDERATED && (o->kit == NULL) == 0)
+		site_usage();
+	if ((o->mode == SITE_TRAIN && (o->model == NULL || o->out == NULL)) ||
+	    (o->mode == SITE_EVALUATE && (o->model == NULL || o->out != NULL)))
+		site_usage();
+}
+
+static void
+site_load_data(const char *path, struct dataset *ds)
+{
+	char	 err[DATASET_ERR_MAX];
+
+	if (dataset_load(path, ds, err) == -1)
+		fatalx("%s", err);
+}
+
+static void
+site_load_model(const char *path, struct model *m)
+{
+	char	 err[NPZ_ERR_MAX];
+
+	memset(m, 0, sizeof(*m));
+	if (npz_load(path, SITE_MODEL_MAX, m, err) == -1)
+		fatalx("%s", err);
+}
+
+/* site_train_alone - -T: the same training, from a file to a file */
+static int
+site_train_alone(const struct site_options *o)
+{
+	struct dataset	 ds;
+	struct model	 m;
+	int64_t		 steps;
+	char		 err[NPZ_ERR_MAX];
+
+	site_load_data(o->data, &ds);
+	site_load_model(o->model, &m);
+	if (logreg_train(&m, &ds, &o->train, &steps, err) == -1)
+		fatalx("%s: %s", o->model, err);
+	if (npz_save(o->out, &m, err) == -1)
+		fatalx("%s", err);
+	log_info("trained %lld steps on %zu rows into %s", (long long)steps,
+	    ds.rows, o->out);
+	model_free(&m);
+	dataset_free(&ds);
+	return 0;
+}
+
+/* site_evaluate - -E: one line on standard output */
+static int
+site_evaluate(const struct site_options *o)
+{
+	struct dataset	 ds;
+	struct model	 m;
+	double		 accuracy, loss;
+	char		 err[LOGREG_ERR_MAX];
+
+	site_load_data(o->data, &ds);
+	site_load_model(o->model, &m);
+	if (logreg_evaluate(&m, &ds, &accuracy, &loss, err) == -1)
+		fatalx("%s: %s", o->model, err);
+	printf("accuracy %.4f log_loss %.4f\n", accuracy, loss);
+	model_free(&m);
+	dataset_free(&ds);
+	return fflush(stdout) == 0 ? 0 : 1;
+}
+
+/* site_model_copy - dst becomes a copy of src, tensor by tensor */
+static int
+site_model_copy(const struct model *src, struct model *dst)
+{
+	const struct tensor	*s;
+	struct tensor		 t;
+	size_t			 i;
+
+	memset(dst, 0, sizeof(*dst));
+	for (i = 0; i < src->count; i++) {
+		s = &src->tensors[i];
+		if (tensor_alloc(&t, s->name, s->dtype, s->ndim,
+		    s->shape) == -1 || model_add(dst, &t) == -1) {
+			model_free(dst);
+			return -1;
+		}
+		memcpy(dst->tensors[i].data, s->data,
+		    s->count * dtype_size(s->dtype));
+	}
+	return 0;
+}
+
+/* site_register - a new token; a refusal ends the site */
+static int
+site_register(struct site *st)
+{
+	struct session	*s = &st->session;
+	int		 rc;
+
+	if ((rc = session_register(s)) == FL_OK) {
+		log_info("registered as %s with %s, project %s", st->kit.site,
+		    st->kit.target, st->kit.project);
+		return 0;
+	}
+	if (rc == -1)
+		log_warnx("%s", s->message);
+	else
+		log_warnx("Register: %s: %s", session_code_name(rc),
+		    s->message);
+	return -1;
+}
+
+/* site_reregister - the server forgot our token: register once more */
+static enum site_next
+site_reregister(struct site *st, const char *rpc)
+{
+	log_info("%s: token refused (%s); registering again", rpc,
+	    st->session.message);
+	if (++st->reauth > SITE_REAUTH_MAX) {
+		log_warnx("%s: token refused %d times in a row; giving up",
+		    rpc, SITE_REAUTH_MAX);
+		return SITE_FAILED;
+	}
+	return site_register(st) == 0 ? SITE_CONTINUE : SITE_FAILED;
+}
+
+/* site_refused - a status the loop has no answer for */
+static enum site_next
+site_refused(struct site *st, const char *rpc, int rc)
+{
+	if (rc == -1)
+		log_warnx("%s", st->session.message);
+	else
+		log_warnx("%s: %s: %s", rpc, session_code_name(rc),
+		    st->session.message);
+	return SITE_FAILED;
+}
+
+/* site_contribute - train from the global model, send the difference */
+static enum site_next
+site_contribute(struct site *st, const struct model *global,
+    const struct session_round *round)
+{
+	struct model	 local;
+	int64_t		 steps;
+	char		 err[LOGREG_ERR_MAX];
+	int		 rc;
+
+	if (site_model_copy(global, &local) == -1) {
+		log_warn("round %lld: copying the model",
+		    (long long)round->round);
+		return SITE_FAILED;
+	}
+	if (logreg_train(&local, &st->data, &st->opts->train, &steps,
+	    err) == -1) {
+		log_warnx("round %lld: the server's model: %s",
+		    (long long)round->round, err);
+		model_free(&local);
+		return SITE_FAILED;
+	}
+	rc = session_submit(&st->session, round, global, &local, steps);
+	model_free(&local);
+
+	switch (rc) {
+	case FL_OK:
+		st->reauth = 0;
+		log_info("round %lld: trained %lld steps on %zu rows, update "
+		    "sent", (long long)round->round, (long long)steps,
+		    st->data.rows);
+		return SITE_CONTINUE;
+	case FL_FAILED_PRECONDITION:
+		if (strncmp(st->session.message, "Contrib", 7) != 0)
+			break;
+		st->reauth = 0;
+		log_warnx("round %lld: update refused (%s); dropped",
+		    (long long)round->round, st->session.message);
+		return SITE_CONTINUE;
+	case FL_UNAUTHENTICATED:
+		return site_reregister(st, "SubmitUpdate");
+	case FL_OUT_OF_RANGE:
+		log_info("training finished: %s", st->session.message);
+		return SITE_FINISHED;
+	}
+	return site_refused(st, "SubmitUpdate", rc);
+}
+
+/* site_round - ask for the global model and act on the answer */
+static enum site_next
+site_round(struct site *st)
+{
+	struct session		*s = &st->session;
+	struct session_round	 round;
+	struct model		 global;
+	enum site_next		 next;
+	int			 rc;
+
+	switch ((rc = session_get_model(s, &global, &round))) {
+	case FL_OK:
+		next = site_contribute(st, &global, &round);
+		model_free(&global);
+		return next;
+	case FL_RESOURCE_EXHAUSTED:
+		if (strncmp(s->message, "No token", 8) != 0)
+			break;
+		st->reauth = 0;
+		log_debug("no model for us yet: %s", s->message);
+		session_sleep(s, st->opts->poll);
+		return SITE_CONTINUE;
+	case FL_OUT_OF_RANGE:
+		log_info("training finished: %s", s->message);
+		return SITE_FINISHED;
+	case FL_UNAUTHENTICATED:
+		return site_reregister(st, "GetModel");
+	}
+	return site_refused(st, "GetModel", rc);
+}
+
+/* site_train_federated - register, beat, and train round after round */
+static int
+site_train_federated(struct site *st)
+{
+	struct session	*s = &st->session;
+	enum site_next	 next = SITE_FAILED;
+	int		 rc;
+
+	if (site_register(st) == -1)
+		return 1;
+	if (session_heartbeat_start(s, st->opts->heartbeat) == -1) {
+		log_warn("heartbeat thread");
+		goto quit;
+	}
+	do {
+		if (session_stop_pending(s))
+			break;
+		next = site_round(st);
+	} while (next == SITE_CONTINUE && !s->stopping);
+	if (s->stopping)
+		next = SITE_FAILED;
+	session_heartbeat_stop(s);
+
+ quit:
+	/* A server that is away would only make us wait again. */
+	if (next != SITE_FAILED || strstr(s->message, "unavailable") == NULL) {
+		if ((rc = session_quit(s)) != FL_OK)
+			log_warnx("Quit: %s: %s", rc == -1 ? "failed" :
+			    session_code_name(rc), s->message);
+	}
+	return next == SITE_FINISHED ? 0 : 1;
+}
+
+/* site_federated - the kit, the table, grpc, and the training */
+static int
+site_federated(const struct site_options *o)
+{
+	struct site	 st;
+	sigset_t	 stop;
+	char		 err[KIT_ERR_MAX];
+	int		 rc;
+
+	memset(&st, 0, sizeof(st));
+	st.opts = o;
+	if (kit_load(o->kit, &st.kit, err) == -1)
+		fatalx("%s", err);
+	site_load_data(o->data, &st.data);
+
+	/* Before grpc starts its threads, so that they inherit the mask. */
+	sigemptyset(&stop);
+	sigaddset(&stop, SIGINT);
+	sigaddset(&stop, SIGTERM);
+	sigaddset(&stop, SIGHUP);
+	if ((errno = pthread_sigmask(SIG_BLOCK, &stop, NULL)) != 0)
+		fatal("pthread_sigmask");
+	signal(SIGPIPE, SIG_IGN);
+
+	grpc_client_init();
+	if (session_open(&st.session, &st.kit, &stop) == -1)
+		fatalx("cannot open a channel to %s", st.kit.target);
+	rc = site_train_federated(&st);
+	session_close(&st.session);
+	grpc_client_shutdown();
+	dataset_free(&st.data);
+	kit_free(&st.kit);
+	return rc;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct site_options	 o;
+
+	site_options(argc, argv, &o);
+	log_init("flsite", o.verbose);
+	switch (o.mode) {
+	case SITE_TRAIN:
+		return site_train_alone(&o);
+	case SITE_EVALUATE:
+		return site_evaluate(&o);
+	default:
+		return site_federated(&o);
+	}
+}
