@@ -1,0 +1,87 @@
+"""Whole rounds as Clara sites play them: register, fetch the global model,
+send an update, and the server's new model is numpy's weighted average
+(float64, rounded to each tensor's dtype). Also when training starts and
+what GetModel answers after the last round.
+"""
+
+import grpc
+
+from model_math import assert_models_equal, expected_model, random_update
+from site_client import expect_status
+
+
+def test_delta_w_round_is_weighted_average_of_deltas(server):
+    """Two sites send deltas with n_iter 3 and 7; the new global model is
+    old + (3 d1 + 7 d2) / 10, and round 1 serves it."""
+    srv = server(min_num_clients=2, wait_after_min_clients=1)
+    s1, s2 = srv.registered("site-1", "site-2")
+    meta1, model1 = s1.get_model()
+    meta2, model2 = s2.get_model()
+    assert meta1.current_round == 0 and meta2.current_round == 0
+    assert_models_equal(model1, srv.initial_model)
+    assert_models_equal(model2, srv.initial_model)
+
+    d1 = random_update(model1, seed=11)
+    d2 = random_update(model2, seed=12)
+    s1.submit(d1, n_iter=3)
+    s2.submit(d2, n_iter=7)
+    srv.wait_round(0)
+
+    expected = expected_model(srv.initial_model, [(d1, 3), (d2, 7)])
+    assert_models_equal(srv.global_model(), expected)
+    meta, model = s1.get_model()
+    assert meta.current_round == 1
+    assert_models_equal(model, expected)
+
+
+def test_w_round_uses_aggregation_weights(server):
+    """Three sites send weights ("w"); site weights are n_iter times the
+    configured aggregation weight, 1.0 for a site the map does not name:
+    site-1 6 x 0.5, site-2 1 x 2.0, site-3 2 x 1.0."""
+    srv = server(min_num_clients=3, wait_after_min_clients=1,
+                 aggregation_weights={"site-1": 0.5, "site-2": 2.0})
+    sites = srv.registered("site-1", "site-2", "site-3")
+    updates = []
+    for i, (site, n_iter) in enumerate(zip(sites, (6, 1, 2))):
+        _, model = site.get_model()
+        weights = random_update(model, seed=20 + i, scale=1.0)
+        site.submit(weights, n_iter=n_iter, update_type="w")
+        updates.append(weights)
+    srv.wait_round(0)
+
+    expected = expected_model(
+        srv.initial_model,
+        [(updates[0], 3.0), (updates[1], 2.0), (updates[2], 2.0)],
+        update_type="w")
+    assert_models_equal(srv.global_model(), expected)
+
+
+def test_get_model_waits_for_min_clients_then_serves_start_round(server):
+    """min_num_clients 2, start_round 5: with one site registered GetModel
+    says "No token" (wait), never OUT_OF_RANGE; once a second site
+    registers, the same site gets round 5's model, the initial one."""
+    srv = server(min_num_clients=2, start_round=5)
+    s1, = srv.registered("site-1")
+    expect_status(grpc.StatusCode.RESOURCE_EXHAUSTED, s1.get_model,
+                  prefix="No token")
+
+    srv.registered("site-2")
+    meta, model = s1.get_model()
+    assert meta.current_round == 5
+    assert_models_equal(model, srv.initial_model)
+
+
+def test_get_model_after_last_round_is_out_of_range(server):
+    """num_rounds 1: once round 0 closes training is finished; GetModel
+    answers OUT_OF_RANGE and the operator's status says "finished"."""
+    srv = server(min_num_clients=2, num_rounds=1)
+    s1, s2 = srv.registered("site-1", "site-2")
+    for seed, site in enumerate((s1, s2)):
+        _, model = site.get_model()
+        site.submit(random_update(model, seed=seed), n_iter=1)
+    srv.wait_round(0)
+
+    expect_status(grpc.StatusCode.OUT_OF_RANGE, s1.get_model)
+    expect_status(grpc.StatusCode.OUT_OF_RANGE, s2.get_model)
+    srv.wait_status("state finished",
+                    lambda st: st.get("state") == "finished")
