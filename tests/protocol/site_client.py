@@ -107,7 +107,10 @@ class Site:
         else:
             creds = grpc.ssl_channel_credentials(
                 root_certificates=root or kit.root)
-        opts = [("grpc.ssl_target_name_override", "localhost")]
+        # A channel of its own per site: servers of earlier tests used the
+        # same port, and a shared subchannel could still be backing off.
+        opts = [("grpc.ssl_target_name_override", "localhost"),
+                ("grpc.use_local_subchannel_pool", 1)]
         opts.extend(options)
         self.channel = grpc.secure_channel(target, creds, options=opts)
         self._calls = {}
