@@ -1,0 +1,352 @@
+/*
+ * aggd - the federated-learning server's model holder and round runner.
+ *
+ *	aggd -w WORKSPACE -r RUNDIR -c CONFIG [-s] [-v]
+ *
+ * Reads the startup kit (WORKSPACE/startup/fed_server.json for the
+ * project's name and message limits, authorization.json for its sites)
+ * and the training configuration CONFIG, loads the global model (the
+ * checkpoint in WORKSPACE/state/aggd.json if there is a usable one, else
+ * ckpt_preload_path), binds RUNDIR/aggd/aggd.sock for netd's and admind's
+ * requests and connects to admind for notices. With -s training starts
+ * by itself once min_num_clients sites have registered.
+ *
+ * One thread: requests are answered in order, and timers (dead sites,
+ * the wait after min_num_clients, saving again after a failure) run
+ * between them. aggd opens no network socket.
+ */
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "aggd.h"
+#include "log.h"
+#include "npz.h"
+
+/*
+ * Requests ZeroMQ may queue inside aggd: a few, so that many large
+ * updates arriving together wait in netd rather than in aggd's memory.
+ */
+#define AGGD_RCVHWM		2
+/* Notices queued for an absent admind before they are dropped. */
+#define AGGD_NOTICE_HWM		64
+#define AGGD_NOTICE_MAX		(1024 * 1024)
+/* Milliseconds between timer runs when no request comes. */
+#define AGGD_TICK_MS		200
+/* Requests answered before timers get a turn. */
+#define AGGD_BATCH		16
+
+static volatile sig_atomic_t	 aggd_quit;
+
+struct aggd_links {
+	void		*ctx;
+	struct ipc_link	 requests;	/* ROUTER: netd and admind ask */
+	struct ipc_link	 admind;	/* DEALER: notices */
+};
+
+static void __attribute__((noreturn))
+aggd_usage(void)
+{
+	fprintf(stderr, "usage: aggd -w workspace -r rundir -c config "
+	    "[-s] [-v]\n");
+	exit(1);
+}
+
+static void
+aggd_signal(int sig)
+{
+	(void)sig;
+	aggd_quit = 1;
+}
+
+/* aggd_signals - SIGTERM and SIGINT stop the loop; no SA_RESTART, so
+ * zmq_poll returns at once */
+static void
+aggd_signals(void)
+{
+	struct sigaction	 sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = aggd_signal;
+	sigemptyset(&sa.sa_mask);
+	if (sigaction(SIGTERM, &sa, NULL) == -1 ||
+	    sigaction(SIGINT, &sa, NULL) == -1)
+		fatal("sigaction");
+	signal(SIGPIPE, SIG_IGN);
+}
+
+/* aggd_startup - WORKSPACE/startup/name into buf */
+static void
+aggd_startup(char *buf, size_t len, const char *workspace, const char *name)
+{
+	if ((size_t)snprintf(buf, len, "%s/startup/%s", workspace, name) >=
+	    len)
+		fatalx("workspace path %s is too long", workspace);
+}
+
+/* aggd_configure - the startup kit and the training configuration */
+static void
+aggd_configure(struct aggd *ag, struct server_config *sc, char ***sites,
+    size_t *nsites, const char *workspace, const char *config)
+{
+	char	 path[PATH_MAX], err[CONFIG_ERR_MAX];
+
+	aggd_startup(path, sizeof(path), workspace, "fed_server.json");
+	if (server_config_load(path, sc, err) == -1)
+		fatalx("%s", err);
+	aggd_startup(path, sizeof(path), workspace, "authorization.json");
+	if (project_sites_load(path, sites, nsites, err) == -1)
+		fatalx("%s", err);
+	if (train_config_load(config, *sites, *nsites, &ag->cfg, err) == -1)
+		fatalx("%s", err);
+	ag->project = sc->name;
+	ag->max_payload = sc->max_receive_message;
+}
+
+/* aggd_model - the checkpoint's model if usable, else the preload */
+static void
+aggd_model(struct aggd *ag, size_t max_bytes, struct model *m, int64_t *run,
+    int64_t *round)
+{
+	char	 err[NPZ_ERR_MAX];
+
+	if (model_store_resume(&ag->store, max_bytes, run, round, m)) {
+		log_info("resuming run %lld at round %lld from the checkpoint",
+		    (long long)*run, (long long)*round);
+		return;
+	}
+	if (ag->cfg.ckpt_preload_path == NULL)
+		fatalx("no initial model: the training configuration has no "
+		    "ckpt_preload_path and there is no checkpoint");
+	if (npz_load(ag->cfg.ckpt_preload_path, max_bytes, m, err) == -1)
+		fatalx("initial model %s: %s", ag->cfg.ckpt_preload_path, err);
+	if (m->count == 0)
+		fatalx("initial model %s has no tensors",
+		    ag->cfg.ckpt_preload_path);
+	*run = 1;
+	*round = ag->cfg.start_round;
+	log_info("starting run 1 at round %lld from %s", (long long)*round,
+	    ag->cfg.ckpt_preload_path);
+}
+
+/* aggd_socket_dir - RUNDIR/aggd: ours, a folder, closed to others;
+ * a second bind would silently steal the socket, so this is the access
+ * control of the link */
+static void
+aggd_socket_dir(const char *rundir)
+{
+	char		 dir[PATH_MAX];
+	struct stat	 st;
+
+	if (mkdir(rundir, 0700) == -1 && errno != EEXIST)
+		fatal("mkdir %s", rundir);
+	if ((size_t)snprintf(dir, sizeof(dir), "%s/aggd", rundir) >=
+	    sizeof(dir))
+		fatalx("runtime folder %s is too long", rundir);
+	if (mkdir(dir, 0700) == -1 && errno != EEXIST)
+		fatal("mkdir %s", dir);
+	if (lstat(dir, &st) == -1)
+		fatal("%s", dir);
+	if (!S_ISDIR(st.st_mode) || st.st_uid != geteuid() ||
+	    (st.st_mode & 027) != 0)
+		fatalx("%s must be a folder of this user that no one else "
+		    "can write or enter (0700 or 0750)", dir);
+}
+
+static void
+aggd_links_open(struct aggd_links *links, struct aggd *ag,
+    const char *rundir)
+{
+	int	 hwm = AGGD_NOTICE_HWM, timeout = 0;
+
+	aggd_socket_dir(rundir);
+	if ((links->ctx = zmq_ctx_new()) == NULL)
+		fatalx("zmq_ctx_new: %s", zmq_strerror(errno));
+	if (ipc_bind_hwm(&links->requests, links->ctx, rundir, "aggd",
+	    ag->max_payload, AGGD_RCVHWM) == -1)
+		fatalx("cannot serve on %s/aggd", rundir);
+	if (ipc_connect(&links->admind, links->ctx, rundir, "admind",
+	    AGGD_NOTICE_MAX) == -1)
+		fatalx("cannot connect to admind under %s", rundir);
+	/* Existing pipes take these at once; a notice never blocks aggd. */
+	zmq_setsockopt(links->admind.sock, ZMQ_SNDHWM, &hwm, sizeof(hwm));
+	zmq_setsockopt(links->admind.sock, ZMQ_SNDTIMEO, &timeout,
+	    sizeof(timeout));
+	ag->notice.link = &links->admind;
+}
+
+static void
+aggd_links_close(struct aggd_links *links)
+{
+	ipc_close(&links->requests);
+	ipc_close(&links->admind);
+	zmq_ctx_term(links->ctx);
+}
+
+/* aggd_answer - one request, one reply with the request's id */
+static void
+aggd_answer(struct aggd *ag, struct ipc_link *link, struct ipc_msg *msg)
+{
+	Flipc__Envelope	 env;
+	struct reply	 rep;
+	const void	*payload;
+	size_t		 len;
+
+	payload = ipc_payload(msg, &len);
+	switch (msg->env->kind) {
+	case FLIPC__KIND__REGISTER ... FLIPC__KIND__SUBMIT_VALIDATION_RESULTS:
+		training_request(ag, msg->env, payload, len, aggd_now(), &rep);
+		break;
+	case FLIPC__KIND__SERVER_STATUS ... FLIPC__KIND__RESOLVE_TOKEN:
+		control_request(ag, msg->env, payload, len, &rep);
+		break;
+	case FLIPC__KIND__REPLY:
+	case FLIPC__KIND__NOTICE_SITE:
+	case FLIPC__KIND__NOTICE_ROUND:
+		log_debug("ignored a message of kind %d", msg->env->kind);
+		return;
+	default:
+		memset(&rep, 0, sizeof(rep));
+		training_reply(&rep, FL_UNIMPLEMENTED, "kind %d is not an "
+		    "aggd request", msg->env->kind);
+		break;
+	}
+	ipc_reply_env(&env, msg->env, rep.status, rep.message);
+	ipc_send(link, &msg->routing, &env, rep.payload, rep.len, rep.free_fn,
+	    rep.hint);
+}
+
+/* aggd_requests - answer what is waiting, a batch at most */
+static void
+aggd_requests(struct aggd *ag, struct ipc_link *link)
+{
+	struct ipc_msg	 msg;
+	int		 i, rv;
+
+	for (i = 0; i < AGGD_BATCH; i++) {
+		if ((rv = ipc_recv(link, &msg, ZMQ_DONTWAIT)) == 0)
+			return;
+		if (rv == 1) {
+			aggd_answer(ag, link, &msg);
+			ipc_msg_free(&msg);
+		}
+	}
+}
+
+/* aggd_drain - admind sends nothing on the notice link; drop anything */
+static void
+aggd_drain(struct ipc_link *link)
+{
+	struct ipc_msg	 msg;
+	int		 i;
+
+	for (i = 0; i < AGGD_BATCH; i++)
+		if (ipc_recv(link, &msg, ZMQ_DONTWAIT) == 1) {
+			log_debug("ignored a message from admind on the "
+			    "notice link");
+			ipc_msg_free(&msg);
+		} else
+			return;
+}
+
+static void
+aggd_loop(struct aggd *ag, struct aggd_links *links)
+{
+	zmq_pollitem_t	 items[2];
+
+	while (!aggd_quit) {
+		memset(items, 0, sizeof(items));
+		items[0].socket = links->requests.sock;
+		items[0].events = ZMQ_POLLIN;
+		items[1].socket = links->admind.sock;
+		items[1].events = ZMQ_POLLIN;
+		if (zmq_poll(items, 2, AGGD_TICK_MS) == -1 && errno != EINTR)
+			fatalx("zmq_poll: %s", zmq_strerror(errno));
+		if (items[0].revents & ZMQ_POLLIN)
+			aggd_requests(ag, &links->requests);
+		if (items[1].revents & ZMQ_POLLIN)
+			aggd_drain(&links->admind);
+		round_tick(&ag->round, aggd_now());
+	}
+}
+
+int
+main(int argc, char *argv[])
+{
+	const char		*workspace = NULL, *rundir = NULL;
+	const char		*config = NULL;
+	struct server_config	 sc;
+	struct aggd		 ag;
+	struct aggd_links	 links;
+	struct model		 global;
+	char			**sites = NULL;
+	size_t			 nsites = 0;
+	int64_t			 run, round;
+	int			 ch, autostart = 0, verbose = 0;
+
+	while ((ch = getopt(argc, argv, "c:r:svw:")) != -1) {
+		switch (ch) {
+		case 'c':
+			config = optarg;
+			break;
+		case 'r':
+			rundir = optarg;
+			break;
+		case 's':
+			autostart = 1;
+			break;
+		case 'v':
+			verbose = 1;
+			break;
+		case 'w':
+			workspace = optarg;
+			break;
+		default:
+			aggd_usage();
+		}
+	}
+	if (workspace == NULL || rundir == NULL || config == NULL ||
+	    optind != argc)
+		aggd_usage();
+	log_init("aggd", verbose);
+	umask(027);
+
+	memset(&ag, 0, sizeof(ag));
+	memset(&sc, 0, sizeof(sc));
+	aggd_configure(&ag, &sc, &sites, &nsites, workspace, config);
+	if (model_store_init(&ag.store, workspace,
+	    ag.cfg.keep_round_models) == -1 ||
+	    registry_init(&ag.reg, sites, nsites, ag.cfg.max_num_clients,
+	    ag.cfg.heart_beat_timeout) == -1)
+		fatal("start-up");
+	aggd_model(&ag, sc.max_send_message, &global, &run, &round);
+	if (round_init(&ag.round, ag.project, &ag.reg, &ag.cfg, &ag.store,
+	    &ag.notice, &global, run, round) == -1)
+		fatal("round state");
+	ag.round.autostart = autostart;
+
+	aggd_links_open(&links, &ag, rundir);
+	aggd_signals();
+	log_info("project %s, %zu sites, run %lld, round %lld (%s), "
+	    "%zu tensors: ready", ag.project, nsites, (long long)run,
+	    (long long)round, round_state_name(&ag.round),
+	    ag.round.global.count);
+
+	aggd_loop(&ag, &links);
+
+	log_info("stopping");
+	aggd_links_close(&links);
+	round_free(&ag.round);
+	registry_free(&ag.reg);
+	model_store_free(&ag.store);
+	train_config_free(&ag.cfg);
+	project_sites_free(sites, nsites);
+	server_config_free(&sc);
+	return 0;
+}

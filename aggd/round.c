@@ -1,0 +1,480 @@
+/*
+ * round - the round state machine: idle, then training round after round,
+ * then finished.
+ *
+ * In a round every registered site may fetch the global model once (a
+ * site that registered again and has not contributed may fetch it again)
+ * and contribute once, for this round only. Accepted updates go straight
+ * into the running sum. The round closes when min_num_clients updates
+ * are in and either every live registered site has sent one or
+ * wait_after_min_clients seconds have passed since the minimum was
+ * reached. Closing averages, saves the model with its provenance and the
+ * checkpoint, and only then moves to the next round: a model that cannot
+ * be saved keeps the round closed, its sum intact, and is tried again.
+ *
+ * Rounds are numbered from start_round; with num_rounds > 0 the last one
+ * is num_rounds - 1.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "aggd.h"
+#include "log.h"
+
+int
+round_init(struct round *r, const char *project, struct registry *reg,
+    const struct train_config *cfg, struct model_store *store,
+    struct notice *notice, struct model *global, int64_t run,
+    int64_t number)
+{
+	memset(r, 0, sizeof(*r));
+	r->project = project;
+	r->reg = reg;
+	r->cfg = cfg;
+	r->store = store;
+	r->notice = notice;
+	r->run = run;
+	r->number = number;
+	r->global = *global;
+	memset(global, 0, sizeof(*global));
+	r->min_reached = -1.0;
+	r->cache.run = r->cache.round = -1;
+
+	if ((r->sites = calloc(reg->nsites + 1, sizeof(*r->sites))) == NULL ||
+	    (r->order = calloc(reg->nsites + 1, sizeof(*r->order))) == NULL ||
+	    fedavg_init(&r->acc, &r->global, cfg) == -1) {
+		round_free(r);
+		return -1;
+	}
+	if (cfg->num_rounds > 0 && number >= cfg->num_rounds)
+		r->state = ROUND_FINISHED;
+	return 0;
+}
+
+void
+round_free(struct round *r)
+{
+	model_cache_clear(&r->cache);
+	fedavg_free(&r->acc);
+	model_free(&r->global);
+	free(r->sites);
+	free(r->order);
+	r->sites = NULL;
+	r->order = NULL;
+}
+
+const char *
+round_state_name(const struct round *r)
+{
+	switch (r->state) {
+	case ROUND_IDLE:	return "idle";
+	case ROUND_TRAINING:	return "training";
+	default:		return "finished";
+	}
+}
+
+void
+round_meta(const struct round *r, struct model_meta *mm)
+{
+	mm->project = r->project;
+	mm->run = r->run;
+	mm->round = r->number;
+	mm->num_rounds = r->cfg->num_rounds;
+}
+
+/* round_json - the fields of a round notice and of the status */
+json_t *
+round_json(const struct round *r)
+{
+	json_t	*names;
+	size_t	 i;
+
+	if ((names = json_array()) == NULL)
+		return NULL;
+	for (i = 0; i < r->ncontributed; i++)
+		json_array_append_new(names,
+		    json_string(r->reg->sites[r->order[i]].name));
+	return json_pack("{s:I, s:I, s:s, s:I, s:o}", "run",
+	    (json_int_t)r->run, "round", (json_int_t)r->number, "state",
+	    round_state_name(r), "num_rounds", (json_int_t)r->cfg->num_rounds,
+	    "round_sites", names);
+}
+
+/* round_reset - nobody has fetched or contributed yet */
+static void
+round_reset(struct round *r)
+{
+	memset(r->sites, 0, r->reg->nsites * sizeof(*r->sites));
+	r->ncontributed = 0;
+	r->min_reached = -1.0;
+	r->type = CONTRIB_NONE;
+	r->closing = 0;
+	r->stuck_warned = 0;
+	fedavg_reset(&r->acc, &r->global);
+	model_cache_clear(&r->cache);
+}
+
+/* round_begin - the next round, or the end of training */
+static void
+round_begin(struct round *r)
+{
+	round_reset(r);
+	if (r->cfg->num_rounds > 0 && r->number >= r->cfg->num_rounds) {
+		r->state = ROUND_FINISHED;
+		log_info("run %lld: training finished after round %lld",
+		    (long long)r->run, (long long)r->number - 1);
+		notice_round(r->notice, "finished", r);
+		return;
+	}
+	r->state = ROUND_TRAINING;
+	log_info("run %lld: round %lld started", (long long)r->run,
+	    (long long)r->number);
+	notice_round(r->notice, "started", r);
+}
+
+/* round_start - training begins at the current round */
+enum fl_status
+round_start(struct round *r, double now, char *msg, size_t len)
+{
+	if (r->state == ROUND_FINISHED) {
+		snprintf(msg, len, "training has finished: run %lld has no "
+		    "round %lld", (long long)r->run, (long long)r->number);
+		return FL_FAILED_PRECONDITION;
+	}
+	if (r->state == ROUND_TRAINING) {
+		snprintf(msg, len, "training is already running: round %lld",
+		    (long long)r->number);
+		return FL_FAILED_PRECONDITION;
+	}
+	round_begin(r);
+	msg[0] = '\0';
+	return FL_OK;
+}
+
+/* round_set_run - the run whose folder the next rounds are saved in */
+enum fl_status
+round_set_run(struct round *r, int64_t run, char *msg, size_t len)
+{
+	if (run < 1) {
+		snprintf(msg, len, "run number %lld: must be 1 or more",
+		    (long long)run);
+		return FL_INVALID_ARGUMENT;
+	}
+	if (r->state == ROUND_TRAINING) {
+		snprintf(msg, len, "cannot change the run number while "
+		    "training (run %lld, round %lld)", (long long)r->run,
+		    (long long)r->number);
+		return FL_FAILED_PRECONDITION;
+	}
+	r->run = run;
+	r->number = r->cfg->start_round;
+	r->state = ROUND_IDLE;
+	if (r->cfg->num_rounds > 0 && r->number >= r->cfg->num_rounds)
+		r->state = ROUND_FINISHED;
+	round_reset(r);
+	log_info("run number set to %lld", (long long)run);
+	msg[0] = '\0';
+	return FL_OK;
+}
+
+/*
+ * round_fetch - site's model for this round, at most max_len bytes, with
+ * a reference taken for the send. "No token" is what Clara's clients
+ * read as "wait and ask again".
+ */
+enum fl_status
+round_fetch(struct round *r, struct site *site, size_t max_len,
+    struct model_buf **out, char *msg, size_t len)
+{
+	struct round_site	*rs = &r->sites[site->id];
+	struct model_meta	 mm;
+	struct model_buf	*mb;
+
+	if (r->state == ROUND_IDLE) {
+		snprintf(msg, len, "No token: training has not started");
+		return FL_RESOURCE_EXHAUSTED;
+	}
+	if (r->state == ROUND_FINISHED) {
+		snprintf(msg, len, "training has finished after round %lld",
+		    (long long)r->number - 1);
+		return FL_OUT_OF_RANGE;
+	}
+	if (r->closing) {
+		snprintf(msg, len, "No token: round %lld is closed, its model "
+		    "is being saved", (long long)r->number);
+		return FL_RESOURCE_EXHAUSTED;
+	}
+	if (rs->contributed) {
+		snprintf(msg, len, "No token: %s already contributed to round "
+		    "%lld", site->name, (long long)r->number);
+		return FL_RESOURCE_EXHAUSTED;
+	}
+	if (rs->fetched && !site->may_refetch) {
+		snprintf(msg, len, "No token: %s already has round %lld's "
+		    "model", site->name, (long long)r->number);
+		return FL_RESOURCE_EXHAUSTED;
+	}
+
+	round_meta(r, &mm);
+	if ((mb = model_cache_get(&r->cache, &r->global, r->cfg, &mm)) ==
+	    NULL) {
+		snprintf(msg, len, "the server could not pack the model");
+		return FL_INTERNAL;
+	}
+	if (mb->len > max_len) {
+		snprintf(msg, len, "the model is %zu bytes, over the message "
+		    "limit of %zu", mb->len, max_len);
+		return FL_RESOURCE_EXHAUSTED;
+	}
+	rs->fetched = 1;
+	site->may_refetch = 0;
+	model_cache_hold(mb);
+	*out = mb;
+	msg[0] = '\0';
+	return FL_OK;
+}
+
+/* round_meta_matches - the round and run an update says it is for */
+static enum fl_status
+round_meta_matches(struct round *r, const Fedlearn__MetaData *meta,
+    char *msg, size_t len)
+{
+	if (meta == NULL)
+		return FL_OK;
+	if (meta->current_round < r->number) {
+		snprintf(msg, len, "Contrib: round %lld is over, the current "
+		    "round is %lld", (long long)meta->current_round,
+		    (long long)r->number);
+		return FL_FAILED_PRECONDITION;
+	}
+	if (meta->current_round > r->number) {
+		snprintf(msg, len, "Contrib: round %lld has not started, the "
+		    "current round is %lld", (long long)meta->current_round,
+		    (long long)r->number);
+		return FL_FAILED_PRECONDITION;
+	}
+	if (meta->run_number != 0 && meta->run_number != r->run) {
+		snprintf(msg, len, "Contrib: run %lld is not the current run "
+		    "%lld", (long long)meta->run_number, (long long)r->run);
+		return FL_FAILED_PRECONDITION;
+	}
+	return FL_OK;
+}
+
+/* round_may_contribute - an update from site may be considered now */
+enum fl_status
+round_may_contribute(struct round *r, struct site *site,
+    const Fedlearn__MetaData *meta, char *msg, size_t len)
+{
+	struct round_site	*rs = &r->sites[site->id];
+	enum fl_status		 st;
+
+	if (r->state != ROUND_TRAINING) {
+		snprintf(msg, len, "Contrib: %s", r->state == ROUND_IDLE ?
+		    "training has not started" : "training has finished");
+		return FL_FAILED_PRECONDITION;
+	}
+	if ((st = round_meta_matches(r, meta, msg, len)) != FL_OK)
+		return st;
+	if (r->closing) {
+		snprintf(msg, len, "Contrib: round %lld is closed",
+		    (long long)r->number);
+		return FL_FAILED_PRECONDITION;
+	}
+	if (rs->contributed) {
+		snprintf(msg, len, "Contrib: %s already contributed to round "
+		    "%lld", site->name, (long long)r->number);
+		return FL_FAILED_PRECONDITION;
+	}
+	if (!rs->fetched) {
+		snprintf(msg, len, "Contrib: %s has not fetched round %lld's "
+		    "model", site->name, (long long)r->number);
+		return FL_FAILED_PRECONDITION;
+	}
+	msg[0] = '\0';
+	return FL_OK;
+}
+
+/* round_contribute - a validated update into the round's sum */
+void
+round_contribute(struct round *r, struct site *site, const struct update *u,
+    const char *sha256, double now)
+{
+	struct round_site	*rs = &r->sites[site->id];
+	double			 agw, weight;
+
+	weight = fedavg_weight(r->cfg, site->name, u->n_iter,
+	    &site->weight_warned, &agw);
+	fedavg_add(&r->acc, &r->global, u, weight);
+
+	rs->contributed = 1;
+	rs->prov.site = site->name;
+	rs->prov.n_iter = u->n_iter;
+	rs->prov.aggregation_weight = agw;
+	rs->prov.weight = weight;
+	snprintf(rs->prov.sha256, sizeof(rs->prov.sha256), "%s", sha256);
+	r->order[r->ncontributed++] = site->id;
+	r->type = u->type;
+	if (r->ncontributed >= (size_t)r->cfg->min_num_clients &&
+	    r->min_reached < 0.0)
+		r->min_reached = now;
+
+	log_info("round %lld: update from %s accepted (%s, n_iter %lld, "
+	    "weight %g), %zu in", (long long)r->number, site->name,
+	    contribution_type_name(u->type), (long long)u->n_iter, weight,
+	    r->ncontributed);
+	notice_round(r->notice, "contribution", r);
+	round_tick(r, now);
+}
+
+/* round_waiting - registered sites whose update is not in */
+static size_t
+round_waiting(const struct round *r)
+{
+	size_t	 i, n = 0;
+
+	for (i = 0; i < r->reg->nsites; i++)
+		if (r->reg->sites[i].registered && !r->sites[i].contributed)
+			n++;
+	return n;
+}
+
+/* round_ready - enough updates, and no one left worth waiting for */
+static int
+round_ready(const struct round *r, double now)
+{
+	if (r->ncontributed < (size_t)r->cfg->min_num_clients)
+		return 0;
+	if (round_waiting(r) == 0)
+		return 1;
+	return now - r->min_reached >= r->cfg->wait_after_min_clients;
+}
+
+/*
+ * round_stuck - the round cannot reach min_num_clients with the sites
+ * registered now: 1 with the reason in msg, else 0.
+ */
+int
+round_stuck(const struct round *r, char *msg, size_t len)
+{
+	size_t	 waiting, min = (size_t)r->cfg->min_num_clients;
+
+	if (r->state != ROUND_TRAINING || r->closing ||
+	    r->ncontributed >= min)
+		return 0;
+	if ((waiting = round_waiting(r)) + r->ncontributed >= min)
+		return 0;
+	snprintf(msg, len, "round %lld cannot reach min_num_clients (%zu): "
+	    "%zu updates in, %zu registered sites still to send theirs",
+	    (long long)r->number, min, r->ncontributed, waiting);
+	return 1;
+}
+
+/* round_site_names - "site-a, site-b" of the round's updates */
+static void
+round_site_names(const struct round *r, char *buf, size_t len)
+{
+	size_t	 i, off = 0;
+	int	 n;
+
+	buf[0] = '\0';
+	for (i = 0; i < r->ncontributed && off < len; i++) {
+		n = snprintf(buf + off, len - off, "%s%s", i ? ", " : "",
+		    r->reg->sites[r->order[i]].name);
+		if (n < 0)
+			return;
+		off += (size_t)n;
+	}
+}
+
+/* round_save - the new model, its provenance and the checkpoint */
+static int
+round_save(struct round *r, const struct model *next)
+{
+	struct provenance_site	*ps;
+	size_t			 i;
+	int			 rv;
+
+	if ((ps = calloc(r->ncontributed + 1, sizeof(*ps))) == NULL)
+		return -1;
+	for (i = 0; i < r->ncontributed; i++)
+		ps[i] = r->sites[r->order[i]].prov;
+	rv = model_store_save(r->store, r->run, r->number, r->type, next, ps,
+	    r->ncontributed);
+	free(ps);
+	return rv;
+}
+
+/* round_close - average, save, and move on; or try again later */
+static void
+round_close(struct round *r, double now)
+{
+	struct model	 next;
+	char		 names[1024];
+
+	r->closing = 1;
+	if (fedavg_finalize(&r->acc, &r->global, r->type, &next) == -1 ||
+	    round_save(r, &next) == -1) {
+		model_free(&next);
+		r->retry_at = now + AGGD_SAVE_RETRY;
+		log_warnx("round %lld: the new global model could not be "
+		    "saved; trying again in %g s", (long long)r->number,
+		    AGGD_SAVE_RETRY);
+		return;
+	}
+
+	model_free(&r->global);
+	r->global = next;
+	round_site_names(r, names, sizeof(names));
+	log_info("run %lld: round %lld closed: %zu updates aggregated (%s)",
+	    (long long)r->run, (long long)r->number, r->ncontributed, names);
+	notice_round(r->notice, "closed", r);
+	r->number++;
+	round_begin(r);
+}
+
+/* round_expire - sites silent for longer than heart_beat_timeout */
+static void
+round_expire(struct round *r, double now)
+{
+	struct site	*site;
+	char		 reason[64];
+
+	while ((site = registry_expired(r->reg, now)) != NULL) {
+		snprintf(reason, sizeof(reason), "no contact for %g s",
+		    r->reg->timeout);
+		log_info("%s removed: %s", site->name, reason);
+		notice_site(r->notice, "removed", site, reason);
+		registry_remove(r->reg, site);
+	}
+}
+
+/* round_tick - what time changes: dead sites, the start, the close */
+void
+round_tick(struct round *r, double now)
+{
+	char	 why[AGGD_MSG_MAX];
+
+	round_expire(r, now);
+	if (r->state == ROUND_IDLE && r->autostart &&
+	    r->reg->nregistered >= (size_t)r->cfg->min_num_clients)
+		round_begin(r);
+	if (r->state != ROUND_TRAINING)
+		return;
+	if (r->closing) {
+		if (now >= r->retry_at)
+			round_close(r, now);
+		return;
+	}
+	if (round_stuck(r, why, sizeof(why))) {
+		if (!r->stuck_warned)
+			log_warnx("%s", why);
+		r->stuck_warned = 1;
+	} else
+		r->stuck_warned = 0;
+	if (round_ready(r, now))
+		round_close(r, now);
+}

@@ -1,0 +1,401 @@
+/*
+ * training - the FederatedTraining requests that netd passes on.
+ *
+ * The payload is the gRPC request exactly as the site sent it; netd
+ * vouches for the peer's certificate (kind and CN) and for nothing else,
+ * so everything in the request is checked here again. Each request is
+ * decoded with protobuf-c, authenticated (the certificate must be one of
+ * the project's sites, the token that site's live token), handed to the
+ * registry or the round, and answered with a gRPC status and, on OK, the
+ * serialized reply.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "aggd.h"
+#include "log.h"
+
+/* Longest part of a peer's string quoted back in a message. */
+#define TRAINING_SHOWN		80
+
+void
+training_reply(struct reply *rep, int status, const char *fmt, ...)
+{
+	va_list	 ap;
+
+	rep->status = status;
+	va_start(ap, fmt);
+	vsnprintf(rep->message, sizeof(rep->message), fmt, ap);
+	va_end(ap);
+}
+
+void
+training_reply_free(struct reply *rep)
+{
+	if (rep->payload != NULL && rep->free_fn != NULL)
+		rep->free_fn(rep->payload, rep->hint);
+	rep->payload = NULL;
+	rep->free_fn = NULL;
+}
+
+/* training_free - an ipc_free_fn for replies packed with malloc */
+static void
+training_free(void *data, void *hint)
+{
+	(void)hint;
+	free(data);
+}
+
+/* training_clean - a printable, bounded copy of a peer's string */
+static void
+training_clean(const char *in, char *out, size_t len)
+{
+	size_t	 i;
+
+	for (i = 0; in != NULL && in[i] != '\0' && i + 1 < len &&
+	    i < TRAINING_SHOWN; i++)
+		out[i] = (in[i] >= 0x20 && in[i] < 0x7f) ? in[i] : '?';
+	out[i] = '\0';
+}
+
+/* training_peer - the request comes from a site certificate of one of
+ * the project's sites */
+static struct site *
+training_peer(struct aggd *ag, const Flipc__Envelope *env,
+    struct reply *rep)
+{
+	char		 cn[TRAINING_SHOWN + 1];
+	struct site	*site;
+
+	if (env->peer == NULL || env->peer->kind != FLIPC__PEER_KIND__PEER_SITE) {
+		training_reply(rep, FL_UNAUTHENTICATED, "not a site "
+		    "certificate");
+		return NULL;
+	}
+	if ((site = registry_site(&ag->reg, env->peer->common_name)) == NULL) {
+		training_clean(env->peer->common_name, cn, sizeof(cn));
+		training_reply(rep, FL_UNAUTHENTICATED, "%s is not a site of "
+		    "project %s", cn, ag->project);
+		return NULL;
+	}
+	return site;
+}
+
+/* training_name - a client_name the request carries, if any, must be
+ * the certificate's CN */
+static int
+training_name(const struct site *site, const char *name, struct reply *rep)
+{
+	char	 shown[TRAINING_SHOWN + 1];
+
+	if (name == NULL || name[0] == '\0' || strcmp(name, site->name) == 0)
+		return 0;
+	training_clean(name, shown, sizeof(shown));
+	training_reply(rep, FL_UNAUTHENTICATED, "client name %s differs from "
+	    "the certificate's %s", shown, site->name);
+	return -1;
+}
+
+/* training_auth - the token in the request, else in the gRPC metadata,
+ * is site's live token; a sign of life */
+static int
+training_auth(struct aggd *ag, struct site *site, const char *token,
+    const Flipc__Envelope *env, double now, struct reply *rep)
+{
+	enum fl_status	 st;
+
+	if (token == NULL || token[0] == '\0')
+		token = env->metadata_token;
+	st = registry_authenticate(&ag->reg, site, token, now, rep->message,
+	    sizeof(rep->message));
+	if (st != FL_OK) {
+		rep->status = st;
+		return -1;
+	}
+	notice_contact(&ag->notice, site, now);
+	return 0;
+}
+
+/* training_summary - an OK reply carrying a FederatedSummary */
+static void
+training_summary(struct aggd *ag, struct reply *rep, const char *token,
+    const char *comment)
+{
+	Fedlearn__FederatedSummary	 sum = FEDLEARN__FEDERATED_SUMMARY__INIT;
+	Fedlearn__MetaData		 meta = FEDLEARN__META_DATA__INIT;
+	Fedlearn__Project		 project = FEDLEARN__PROJECT__INIT;
+	size_t				 len;
+
+	project.name = (char *)ag->project;
+	meta.project = &project;
+	meta.current_round = ag->round.number;
+	meta.num_rounds = ag->cfg.num_rounds;
+	meta.run_number = ag->round.run;
+	sum.meta = &meta;
+	sum.comment = (char *)comment;
+	if (token != NULL)
+		sum.token = (char *)token;
+
+	len = fedlearn__federated_summary__get_packed_size(&sum);
+	if ((rep->payload = malloc(len == 0 ? 1 : len)) == NULL) {
+		training_reply(rep, FL_INTERNAL, "out of memory");
+		return;
+	}
+	fedlearn__federated_summary__pack(&sum, rep->payload);
+	rep->len = len;
+	rep->free_fn = training_free;
+	training_reply(rep, FL_OK, "%s", "");
+}
+
+/* training_project - a project name the login carries must be ours */
+static int
+training_project(struct aggd *ag, const Fedlearn__MetaData *meta,
+    struct reply *rep)
+{
+	char	 shown[TRAINING_SHOWN + 1];
+
+	if (meta == NULL || meta->project == NULL ||
+	    meta->project->name == NULL || meta->project->name[0] == '\0' ||
+	    strcmp(meta->project->name, ag->project) == 0)
+		return 0;
+	training_clean(meta->project->name, shown, sizeof(shown));
+	training_reply(rep, FL_INVALID_ARGUMENT, "project %s is not this "
+	    "server's project %s", shown, ag->project);
+	return -1;
+}
+
+/* training_login - the login's name and project are this site's */
+static int
+training_login(struct aggd *ag, struct site *site,
+    const Fedlearn__ClientLogin *login, struct reply *rep)
+{
+	if (login->client_name == NULL || login->client_name[0] == '\0') {
+		training_reply(rep, FL_UNAUTHENTICATED, "no client name");
+		return -1;
+	}
+	if (training_name(site, login->client_name, rep) == -1 ||
+	    training_project(ag, login->meta, rep) == -1)
+		return -1;
+	return 0;
+}
+
+static void
+training_register(struct aggd *ag, struct site *site, const void *payload,
+    size_t len, double now, struct reply *rep)
+{
+	Fedlearn__ClientLogin	*login;
+	int			 again = site->registered, ok;
+
+	if ((login = fedlearn__client_login__unpack(NULL, len, payload)) ==
+	    NULL) {
+		training_reply(rep, FL_INVALID_ARGUMENT, "malformed "
+		    "ClientLogin");
+		return;
+	}
+	ok = training_login(ag, site, login, rep) == 0;
+	fedlearn__client_login__free_unpacked(login, NULL);
+	if (!ok)
+		return;
+	rep->status = registry_register(&ag->reg, site, now, rep->message,
+	    sizeof(rep->message));
+	if (rep->status != FL_OK)
+		return;
+
+	log_info("%s registered%s", site->name, again ? " again: its old "
+	    "token is revoked" : "");
+	notice_site(&ag->notice, "registered", site, again ?
+	    "registered again" : NULL);
+	site->last_notice = now;
+	training_summary(ag, rep, site->token, "registered");
+	round_tick(&ag->round, now);
+}
+
+static void
+training_quit(struct aggd *ag, struct site *site, const Flipc__Envelope *env,
+    const void *payload, size_t len, double now, struct reply *rep)
+{
+	Fedlearn__ClientState	*cs;
+	int			 ok;
+
+	if ((cs = fedlearn__client_state__unpack(NULL, len, payload)) ==
+	    NULL) {
+		training_reply(rep, FL_INVALID_ARGUMENT, "malformed "
+		    "ClientState");
+		return;
+	}
+	ok = training_name(site, cs->client_name, rep) == 0 &&
+	    training_auth(ag, site, cs->token, env, now, rep) == 0;
+	fedlearn__client_state__free_unpacked(cs, NULL);
+	if (!ok)
+		return;
+
+	registry_remove(&ag->reg, site);
+	log_info("%s quit", site->name);
+	notice_site(&ag->notice, "quit", site, "the site quit");
+	training_summary(ag, rep, NULL, "goodbye");
+}
+
+static void
+training_heartbeat(struct aggd *ag, struct site *site,
+    const Flipc__Envelope *env, const void *payload, size_t len, double now,
+    struct reply *rep)
+{
+	Fedlearn__Token	*tok;
+	int		 ok;
+
+	if ((tok = fedlearn__token__unpack(NULL, len, payload)) == NULL) {
+		training_reply(rep, FL_INVALID_ARGUMENT, "malformed Token");
+		return;
+	}
+	ok = training_name(site, tok->client_name, rep) == 0 &&
+	    training_auth(ag, site, tok->token, env, now, rep) == 0;
+	fedlearn__token__free_unpacked(tok, NULL);
+	if (ok)
+		training_summary(ag, rep, NULL, "alive");
+}
+
+static void
+training_get_model(struct aggd *ag, struct site *site,
+    const Flipc__Envelope *env, const void *payload, size_t len, double now,
+    struct reply *rep)
+{
+	Fedlearn__ClientState	*cs;
+	struct model_buf	*mb = NULL;
+	int			 ok;
+
+	if ((cs = fedlearn__client_state__unpack(NULL, len, payload)) ==
+	    NULL) {
+		training_reply(rep, FL_INVALID_ARGUMENT, "malformed "
+		    "ClientState");
+		return;
+	}
+	ok = training_name(site, cs->client_name, rep) == 0 &&
+	    training_auth(ag, site, cs->token, env, now, rep) == 0;
+	fedlearn__client_state__free_unpacked(cs, NULL);
+	if (!ok)
+		return;
+
+	rep->status = round_fetch(&ag->round, site, ag->max_payload, &mb,
+	    rep->message, sizeof(rep->message));
+	if (rep->status != FL_OK)
+		return;
+	rep->payload = mb->data;
+	rep->len = mb->len;
+	rep->free_fn = model_cache_release;
+	rep->hint = mb;
+	log_info("round %lld: model sent to %s", (long long)ag->round.number,
+	    site->name);
+}
+
+/* training_update - decode, validate and count one site's update */
+static void
+training_update(struct aggd *ag, struct site *site,
+    Fedlearn__Contribution *c, const void *payload, size_t len, double now,
+    struct reply *rep)
+{
+	char		 sha[DIGEST_HEX_LEN + 1], comment[128];
+	struct round	*r = &ag->round;
+	struct update	 u;
+
+	if (contribution_digest(payload, len, sha) == -1) {
+		training_reply(rep, FL_INVALID_ARGUMENT, "%s: the update "
+		    "carries its model data more than once", site->name);
+		return;
+	}
+	if (contribution_decode(c, site->name, &r->global, &ag->cfg, r->type,
+	    ag->max_payload, &u, rep->message, sizeof(rep->message)) == -1) {
+		rep->status = FL_INVALID_ARGUMENT;
+		return;
+	}
+	snprintf(comment, sizeof(comment), "update accepted for round %lld",
+	    (long long)r->number);
+	round_contribute(r, site, &u, sha, now);
+	contribution_free(&u);
+	training_summary(ag, rep, NULL, comment);
+}
+
+static void
+training_submit_update(struct aggd *ag, struct site *site,
+    const Flipc__Envelope *env, const void *payload, size_t len, double now,
+    struct reply *rep)
+{
+	Fedlearn__Contribution	*c;
+	Fedlearn__ClientState	*cs;
+
+	if ((c = fedlearn__contribution__unpack(NULL, len, payload)) ==
+	    NULL) {
+		training_reply(rep, FL_INVALID_ARGUMENT, "malformed "
+		    "Contribution");
+		return;
+	}
+	cs = c->client;
+	if (training_name(site, cs != NULL ? cs->client_name : NULL, rep) ==
+	    0 && training_auth(ag, site, cs != NULL ? cs->token : NULL, env,
+	    now, rep) == 0) {
+		rep->status = round_may_contribute(&ag->round, site,
+		    cs != NULL ? cs->meta : NULL, rep->message,
+		    sizeof(rep->message));
+		if (rep->status == FL_OK)
+			training_update(ag, site, c, payload, len, now, rep);
+	}
+	fedlearn__contribution__free_unpacked(c, NULL);
+}
+
+/* training_log - a refused request, once; "No token" is the routine
+ * answer to a site polling between rounds */
+static void
+training_log(const Flipc__Envelope *env, const struct reply *rep)
+{
+	const ProtobufCEnumValue	*kind;
+	char				 cn[TRAINING_SHOWN + 1];
+
+	if (rep->status == FL_OK)
+		return;
+	kind = protobuf_c_enum_descriptor_get_value(&flipc__kind__descriptor,
+	    env->kind);
+	training_clean(env->peer != NULL ? env->peer->common_name : "?", cn,
+	    sizeof(cn));
+	if (strncmp(rep->message, "No token", 8) == 0)
+		log_debug("%s from %s: %s", kind != NULL ? kind->name : "?",
+		    cn, rep->message);
+	else
+		log_warnx("%s from %s refused (%d): %s", kind != NULL ?
+		    kind->name : "?", cn, rep->status, rep->message);
+}
+
+void
+training_request(struct aggd *ag, const Flipc__Envelope *env,
+    const void *payload, size_t len, double now, struct reply *rep)
+{
+	struct site	*site;
+
+	memset(rep, 0, sizeof(*rep));
+	if ((site = training_peer(ag, env, rep)) == NULL)
+		goto done;
+
+	switch (env->kind) {
+	case FLIPC__KIND__REGISTER:
+		training_register(ag, site, payload, len, now, rep);
+		break;
+	case FLIPC__KIND__QUIT:
+		training_quit(ag, site, env, payload, len, now, rep);
+		break;
+	case FLIPC__KIND__HEARTBEAT:
+		training_heartbeat(ag, site, env, payload, len, now, rep);
+		break;
+	case FLIPC__KIND__GET_MODEL:
+		training_get_model(ag, site, env, payload, len, now, rep);
+		break;
+	case FLIPC__KIND__SUBMIT_UPDATE:
+		training_submit_update(ag, site, env, payload, len, now, rep);
+		break;
+	default:
+		training_reply(rep, FL_UNIMPLEMENTED, "cross-site validation "
+		    "is not available on this server yet");
+		break;
+	}
+done:
+	training_log(env, rep);
+}
