@@ -32,22 +32,25 @@ CFLAGS_PKGS	= $(shell pkg-config --cflags $(PKGS_COMMON) $(PKGS_GRPC) cmocka)
 
 DEPS_STAMP	:= $(B)/.deps-installed
 PROTOS		:= federated admin envelope
+# Objects live apart from the programs: build/aggd is a program, so its
+# objects cannot be in a folder of that name.
+OBJ		:= $(B)/obj
 PROTO_C		:= $(PROTOS:%=$(B)/proto/%.pb-c.c) \
 		   $(B)/proto/google/protobuf/timestamp.pb-c.c
 PROTO_O		:= $(PROTO_C:.c=.o)
 
-COMMON_O	:= $(patsubst %.c,$(B)/%.o,$(wildcard common/*.c))
-NETD_O		:= $(patsubst %.c,$(B)/%.o,$(wildcard netd/*.c))
-AGGD_O		:= $(patsubst %.c,$(B)/%.o,$(wildcard aggd/*.c))
-ADMIND_O	:= $(patsubst %.c,$(B)/%.o,$(wildcard admind/*.c))
-CLIENT_O	:= $(patsubst %.c,$(B)/%.o,$(wildcard client/*.c))
+COMMON_O	:= $(patsubst %.c,$(OBJ)/%.o,$(wildcard common/*.c))
+NETD_O		:= $(patsubst %.c,$(OBJ)/%.o,$(wildcard netd/*.c))
+AGGD_O		:= $(patsubst %.c,$(OBJ)/%.o,$(wildcard aggd/*.c))
+ADMIND_O	:= $(patsubst %.c,$(OBJ)/%.o,$(wildcard admind/*.c))
+CLIENT_O	:= $(patsubst %.c,$(OBJ)/%.o,$(wildcard client/*.c))
 UNIT_SRC	:= $(wildcard tests/unit/test_*.c)
 UNIT_BIN	:= $(patsubst tests/unit/%.c,$(B)/tests/%,$(UNIT_SRC))
 
 # Each daemon minus its main(), so unit tests can link its modules.
-AGGD_LIB_O	:= $(filter-out $(B)/aggd/aggd.o,$(AGGD_O))
-ADMIND_LIB_O	:= $(filter-out $(B)/admind/admind.o,$(ADMIND_O))
-NETD_LIB_O	:= $(filter-out $(B)/netd/netd.o,$(NETD_O))
+AGGD_LIB_O	:= $(filter-out $(OBJ)/aggd/aggd.o,$(AGGD_O))
+ADMIND_LIB_O	:= $(filter-out $(OBJ)/admind/admind.o,$(ADMIND_O))
+NETD_LIB_O	:= $(filter-out $(OBJ)/netd/netd.o,$(NETD_O))
 
 PROGRAMS	:= $(B)/netd $(B)/aggd $(B)/admind $(B)/flsite
 
@@ -85,7 +88,7 @@ $(B)/py/federated_pb2.py: $(PROTOS:%=proto/%.proto) | $(DEPS_STAMP)
 $(PROTO_O): %.o: %.c
 	$(CC) -std=c11 $(OPT) $(HARDEN) -I$(B)/proto -c $< -o $@
 
-$(B)/%.o: %.c $(PROTO_C) | $(DEPS_STAMP)
+$(OBJ)/%.o: %.c $(PROTO_C) | $(DEPS_STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(CFLAGS_PKGS) -MMD -MP -c $< -o $@
 
