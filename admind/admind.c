@@ -1,0 +1,332 @@
+/*
+ * admind - the operator's view of the server, and next its admin console.
+ *
+ *	admind -w WORKSPACE -r RUNDIR [-v]
+ *
+ * Binds RUNDIR/admind/admind.sock, where netd brings admin requests and
+ * aggd sends its notices, and connects to aggd to ask for its status.
+ * Writes WORKSPACE/state/status.json whenever the view changes, at most
+ * a few times a second. No network socket, ever. SIGTERM or SIGINT: the
+ * last view is written and admind exits.
+ */
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <zmq.h>
+
+#include "admind.h"
+#include "ipc.h"
+#include "log.h"
+#include "sandbox.h"
+
+/* Messages taken from one socket before looking at the others. */
+#define ADMIND_BATCH		64
+/* The longest zmq_poll waits, so that a lost wakeup costs little. */
+#define ADMIND_POLL_MAX		1.0
+
+struct admind {
+	void		*ctx;
+	struct ipc_link	 router;	/* netd's requests, aggd's notices */
+	struct ipc_link	 aggd;		/* admind's requests to aggd */
+	struct query	 query;
+	struct status	 status;
+	int		 sigfd;
+	double		 next_write;	/* monotonic */
+	char		 status_path[PATH_MAX];
+	char		 sock_path[IPC_PATH_MAX];
+};
+
+static void
+usage(void)
+{
+	fprintf(stderr, "usage: admind -w WORKSPACE -r RUNDIR [-v]\n");
+	exit(1);
+}
+
+/* admind_signals - SIGTERM and SIGINT arrive on a descriptor zmq_poll
+ * watches; blocked before ZeroMQ starts threads, so none of them takes one */
+static int
+admind_signals(void)
+{
+	sigset_t	 set;
+	int		 fd;
+
+	signal(SIGPIPE, SIG_IGN);
+	signal(SIGHUP, SIG_IGN);
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	if (sigprocmask(SIG_BLOCK, &set, NULL) == -1)
+		fatal("sigprocmask");
+	if ((fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC)) == -1)
+		fatal("signalfd");
+	return fd;
+}
+
+/* admind_workspace - WORKSPACE/state, and no status left from before */
+static void
+admind_workspace(struct admind *ad, const char *workspace)
+{
+	char	 state[PATH_MAX];
+
+	if (snprintf(state, sizeof(state), "%s/state", workspace) >=
+	    (int)sizeof(state) || snprintf(ad->status_path,
+	    sizeof(ad->status_path), "%s/status.json", state) >=
+	    (int)sizeof(ad->status_path))
+		fatalx("workspace path too long: %s", workspace);
+	if (mkdir(state, 0700) == -1 && errno != EEXIST)
+		fatal("%s", state);
+	/* A view from an earlier run would mislead until aggd answers. */
+	if (unlink(ad->status_path) == -1 && errno != ENOENT)
+		fatal("%s", ad->status_path);
+}
+
+/* admind_rundir - RUNDIR/admind; the appliance's packaging makes it */
+static void
+admind_rundir(const char *rundir, int privileged)
+{
+	char	 dir[PATH_MAX];
+
+	if (snprintf(dir, sizeof(dir), "%s/admind", rundir) >=
+	    (int)sizeof(dir))
+		fatalx("runtime folder path too long: %s", rundir);
+	if (!privileged && mkdir(dir, 0700) == -1 && errno != EEXIST)
+		fatal("%s", dir);
+	if (sandbox_runtime_dir(rundir, privileged) == -1)
+		fatalx("refusing to run with runtime folder %s", rundir);
+}
+
+static void
+admind_open(struct admind *ad, const char *rundir)
+{
+	if ((ad->ctx = zmq_ctx_new()) == NULL)
+		fatalx("zmq_ctx_new: %s", zmq_strerror(errno));
+	if (ipc_path(ad->sock_path, sizeof(ad->sock_path), rundir,
+	    "admind") == -1 ||
+	    ipc_bind(&ad->router, ad->ctx, rundir, "admind",
+	    ADMIND_MAX_PAYLOAD) == -1)
+		fatalx("cannot serve under %s", rundir);
+	if (ipc_connect_immediate(&ad->aggd, ad->ctx, rundir, "aggd",
+	    ADMIND_AGGD_MAX_PAYLOAD) == -1)
+		fatalx("cannot link to aggd under %s", rundir);
+	if (query_init(&ad->query, ad->ctx, &ad->aggd) == -1)
+		fatalx("cannot watch the link to aggd");
+}
+
+static void
+admind_close(struct admind *ad)
+{
+	query_close(&ad->query);
+	ipc_close(&ad->aggd);
+	ipc_close(&ad->router);
+	zmq_ctx_term(ad->ctx);
+	status_free(&ad->status);
+	close(ad->sigfd);
+}
+
+/* admind_flush - write the view if it changed and it is time */
+static void
+admind_flush(struct admind *ad, double now, int force)
+{
+	if (!ad->status.dirty || !ad->status.known)
+		return;
+	if (!force && now < ad->next_write)
+		return;
+	if (status_write(&ad->status, ad->status_path) == -1) {
+		ad->next_write = now + ADMIND_WRITE_RETRY;
+		return;
+	}
+	ad->status.dirty = 0;
+	ad->next_write = now + ADMIND_WRITE_INTERVAL;
+}
+
+/* admind_notice - a notice from aggd, which netd never stamps a peer on */
+static void
+admind_notice(struct admind *ad, struct ipc_msg *msg)
+{
+	const void	*payload;
+	size_t		 len;
+	time_t		 wall = time(NULL);
+
+	if (msg->env->peer != NULL &&
+	    msg->env->peer->kind != FLIPC__PEER_KIND__PEER_NONE) {
+		log_warnx("dropped a notice that carries a peer: notices "
+		    "come from aggd only");
+		return;
+	}
+	payload = ipc_payload(msg, &len);
+	if (msg->env->kind == FLIPC__KIND__NOTICE_SITE)
+		status_site_notice(&ad->status, payload, len, wall);
+	else
+		status_round_notice(&ad->status, payload, len, wall);
+}
+
+/*
+ * admind_router - what arrives on admind's own socket.
+ * XXX netd and aggd both connect here and ZeroMQ cannot tell them apart,
+ * so a compromised netd could forge notices; they only feed the
+ * operator's view, never a decision, and aggd stays the authority.
+ */
+static void
+admind_router(struct admind *ad)
+{
+	struct ipc_msg	 msg;
+	int		 i, rc;
+
+	for (i = 0; i < ADMIND_BATCH; i++) {
+		if ((rc = ipc_recv(&ad->router, &msg, ZMQ_DONTWAIT)) == 0)
+			return;
+		if (rc == -1)
+			continue;
+		switch (msg.env->kind) {
+		case FLIPC__KIND__NOTICE_SITE:
+		case FLIPC__KIND__NOTICE_ROUND:
+			admind_notice(ad, &msg);
+			break;
+		case FLIPC__KIND__REPLY:
+			log_warnx("dropped a reply to a request admind never "
+			    "made (request %llu)",
+			    (unsigned long long)msg.env->request_id);
+			break;
+		default:
+			request_refuse(&ad->router, &msg);
+			break;
+		}
+		ipc_msg_free(&msg);
+	}
+}
+
+/* admind_aggd - what aggd sends back on admind's link to it */
+static void
+admind_aggd(struct admind *ad, double now)
+{
+	struct ipc_msg	 msg;
+	int		 i, rc;
+
+	for (i = 0; i < ADMIND_BATCH; i++) {
+		if ((rc = ipc_recv(&ad->aggd, &msg, ZMQ_DONTWAIT)) == 0)
+			return;
+		if (rc == -1)
+			continue;
+		if (msg.env->kind == FLIPC__KIND__REPLY)
+			query_reply(&ad->query, &ad->status, &msg, now,
+			    time(NULL));
+		else
+			log_warnx("dropped a message of kind %d from aggd: "
+			    "only replies come this way", msg.env->kind);
+		ipc_msg_free(&msg);
+	}
+}
+
+/* admind_stop - 1 when SIGTERM or SIGINT came */
+static int
+admind_stop(struct admind *ad)
+{
+	struct signalfd_siginfo	 si;
+
+	if (read(ad->sigfd, &si, sizeof(si)) != (ssize_t)sizeof(si))
+		return 0;
+	log_info("%s: exiting", strsignal((int)si.ssi_signo));
+	return 1;
+}
+
+/* admind_timeout - milliseconds zmq_poll may wait */
+static long
+admind_timeout(const struct admind *ad, double now)
+{
+	double	 wait = ADMIND_POLL_MAX, q;
+
+	if (ad->status.dirty && ad->status.known)
+		wait = ad->next_write > now ? ad->next_write - now : 0;
+	if ((q = query_wait(&ad->query, now)) >= 0 && q < wait)
+		wait = q;
+	if (wait > ADMIND_POLL_MAX)
+		wait = ADMIND_POLL_MAX;
+	return (long)(wait * 1000.0) + 1;
+}
+
+static void
+admind_loop(struct admind *ad)
+{
+	zmq_pollitem_t	 items[4];
+	double		 now;
+
+	for (;;) {
+		memset(items, 0, sizeof(items));
+		items[0].socket = ad->router.sock;
+		items[0].events = ZMQ_POLLIN;
+		items[1].socket = ad->aggd.sock;
+		items[1].events = ZMQ_POLLIN;
+		items[2].socket = ad->query.monitor;
+		items[2].events = ZMQ_POLLIN;
+		items[3].fd = ad->sigfd;
+		items[3].events = ZMQ_POLLIN;
+		if (zmq_poll(items, 4, admind_timeout(ad,
+		    admind_now())) == -1 && errno != EINTR)
+			fatalx("zmq_poll: %s", zmq_strerror(errno));
+
+		if ((items[3].revents & ZMQ_POLLIN) && admind_stop(ad))
+			break;
+		now = admind_now();
+		if (items[2].revents & ZMQ_POLLIN)
+			query_monitor(&ad->query, now);
+		if (items[0].revents & ZMQ_POLLIN)
+			admind_router(ad);
+		if (items[1].revents & ZMQ_POLLIN)
+			admind_aggd(ad, now);
+		query_tick(&ad->query, &ad->aggd, now);
+		admind_flush(ad, now, 0);
+	}
+	admind_flush(ad, admind_now(), 1);
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct admind	 ad;
+	const char	*workspace = NULL, *rundir = NULL;
+	int		 ch, verbose = 0, privileged;
+
+	log_init("admind", 0);
+	while ((ch = getopt(argc, argv, "r:vw:")) != -1) {
+		switch (ch) {
+		case 'r':
+			rundir = optarg;
+			break;
+		case 'v':
+			verbose = 1;
+			break;
+		case 'w':
+			workspace = optarg;
+			break;
+		default:
+			usage();
+		}
+	}
+	if (workspace == NULL || rundir == NULL || optind != argc)
+		usage();
+	log_init("admind", verbose);
+
+	memset(&ad, 0, sizeof(ad));
+	status_init(&ad.status);
+	privileged = sandbox_identity("fladmind");
+	umask(privileged ? 007 : 077);
+	ad.sigfd = admind_signals();
+	admind_workspace(&ad, workspace);
+	admind_rundir(rundir, privileged);
+	admind_open(&ad, rundir);
+	sandbox_enter(seccomp_admind_rules, seccomp_admind_nrules);
+
+	log_info("serving %s; ready", ad.sock_path);
+	admind_loop(&ad);
+	admind_close(&ad);
+	return 0;
+}
