@@ -410,7 +410,7 @@ gsrv_accept(struct gsrv_call *c)
 		return;
 	}
 	if (c->peer.kind != FLIPC__PEER_KIND__PEER_SITE) {
-		log_warnx("%s from %s (%s): refused, a %s certificate",
+		log_warnx("%s from %s (%s): refused, certificate kind %s",
 		    gsrv_path(c, path), c->peer.address, c->peer.common_name,
 		    peer_kind_name(c->peer.kind));
 		gsrv_finish(c, FL_UNAUTHENTICATED,
@@ -454,7 +454,8 @@ gsrv_received(struct gsrv_call *c, int success)
 	struct relay_request	 req;
 
 	if (!success) {
-		log_info("%s from %s (%s): call ended before its message",
+		log_info("%s from %s (%s): call ended before its message "
+		    "(cancelled, or over the size limit)",
 		    c->method->name, c->peer.address, c->peer.common_name);
 		gsrv_call_free(c);
 		return;

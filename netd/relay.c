@@ -13,6 +13,11 @@
  * waits unsent for a short while for the daemon to connect ("is not
  * running"), and once sent for the full timeout ("did not answer in
  * time"). Late replies are dropped.
+ *
+ * ZeroMQ reconnects a DEALER by itself when its peer restarts, but gives
+ * the connection up for good after a protocol error, such as a message
+ * over ZMQ_MAXMSGSIZE. So a monitor watches each link, and a link that
+ * drops is closed and made again; the requests it carried are answered.
  */
 #include <sys/eventfd.h>
 #include <sys/queue.h>
@@ -21,6 +26,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -62,7 +68,11 @@ static struct {
 	pthread_t		 thread;
 	int			 wake;		/* eventfd */
 	void			*ctx;
+	const char		*rundir;
+	size_t			 max_payload;
 	struct ipc_link		 links[RELAY_NDAEMONS];
+	void			*monitors[RELAY_NDAEMONS];
+	unsigned int		 generation;	/* monitor endpoint names */
 	struct relay_list	 pending;	/* relay thread only */
 	uint64_t		 next_id;
 	int64_t			 timeout_ms;
@@ -85,6 +95,42 @@ relay_now(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* relay_link_open - connect to daemon d and watch the connection */
+static int
+relay_link_open(enum relay_daemon d)
+{
+	char	 endpoint[64];
+	int	 linger = 0;
+
+	if (ipc_connect_immediate(&relay.links[d], relay.ctx, relay.rundir,
+	    relay_names[d], relay.max_payload) == -1)
+		return -1;
+	snprintf(endpoint, sizeof(endpoint), "inproc://relay-%s-%u",
+	    relay_names[d], relay.generation++);
+	if (zmq_socket_monitor(relay.links[d].sock, endpoint,
+	    ZMQ_EVENT_CONNECTED | ZMQ_EVENT_DISCONNECTED) == -1 ||
+	    (relay.monitors[d] = zmq_socket(relay.ctx, ZMQ_PAIR)) == NULL ||
+	    zmq_setsockopt(relay.monitors[d], ZMQ_LINGER, &linger,
+	    sizeof(linger)) == -1 ||
+	    zmq_connect(relay.monitors[d], endpoint) == -1) {
+		log_warnx("monitor of the link to %s: %s", relay_names[d],
+		    zmq_strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+static void
+relay_link_close(enum relay_daemon d)
+{
+	if (relay.monitors[d] != NULL) {
+		zmq_socket_monitor(relay.links[d].sock, NULL, 0);
+		zmq_close(relay.monitors[d]);
+		relay.monitors[d] = NULL;
+	}
+	ipc_close(&relay.links[d]);
+}
+
 int
 relay_start(const char *rundir, size_t max_payload, int timeout)
 {
@@ -102,9 +148,10 @@ relay_start(const char *rundir, size_t max_payload, int timeout)
 		log_warnx("zmq_ctx_new: %s", zmq_strerror(errno));
 		return -1;
 	}
+	relay.rundir = rundir;
+	relay.max_payload = max_payload;
 	for (d = 0; d < RELAY_NDAEMONS; d++)
-		if (ipc_connect_immediate(&relay.links[d], relay.ctx, rundir,
-		    relay_names[d], max_payload) == -1)
+		if (relay_link_open(d) == -1)
 			return -1;
 	if ((relay.wake = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) == -1) {
 		log_warn("eventfd");
@@ -322,6 +369,47 @@ relay_receive(enum relay_daemon d)
 	}
 }
 
+/* relay_link_lost - the link to d dropped: answer its requests, remake it */
+static void
+relay_link_lost(enum relay_daemon d)
+{
+	struct relay_pending	*p, *next;
+
+	log_warnx("lost the link to %s", relay_names[d]);
+	for (p = TAILQ_FIRST(&relay.pending); p != NULL; p = next) {
+		next = TAILQ_NEXT(p, entry);
+		if (p->sent && p->req.daemon == d)
+			relay_refuse(p, "went away before answering");
+	}
+	relay_link_close(d);
+	if (relay_link_open(d) == -1)
+		fatalx("cannot link to %s again", relay_names[d]);
+}
+
+/* relay_monitor - events of link d: a 6-byte event, then an endpoint */
+static void
+relay_monitor(enum relay_daemon d)
+{
+	unsigned char	 event[6];
+	char		 endpoint[IPC_PATH_MAX + 16];
+	uint16_t	 id;
+	int		 n, lost = 0;
+
+	while ((n = zmq_recv(relay.monitors[d], event, sizeof(event),
+	    ZMQ_DONTWAIT)) != -1) {
+		if (zmq_recv(relay.monitors[d], endpoint, sizeof(endpoint),
+		    0) == -1 || n != sizeof(event))
+			continue;
+		memcpy(&id, event, sizeof(id));
+		if (id == ZMQ_EVENT_CONNECTED)
+			log_info("linked to %s", relay_names[d]);
+		else if (id == ZMQ_EVENT_DISCONNECTED)
+			lost = 1;
+	}
+	if (lost)
+		relay_link_lost(d);
+}
+
 /* relay_deadline - when a request stops waiting */
 static int64_t
 relay_deadline(const struct relay_pending *p)
@@ -376,7 +464,7 @@ relay_unsent(enum relay_daemon d)
 static void
 relay_wait(void)
 {
-	zmq_pollitem_t	 items[1 + RELAY_NDAEMONS];
+	zmq_pollitem_t	 items[1 + 2 * RELAY_NDAEMONS];
 	uint64_t	 count;
 	int		 d;
 
@@ -387,8 +475,11 @@ relay_wait(void)
 		items[1 + d].socket = relay.links[d].sock;
 		items[1 + d].events = ZMQ_POLLIN |
 		    (relay_unsent(d) ? ZMQ_POLLOUT : 0);
+		items[1 + RELAY_NDAEMONS + d].socket = relay.monitors[d];
+		items[1 + RELAY_NDAEMONS + d].events = ZMQ_POLLIN;
 	}
-	if (zmq_poll(items, 1 + RELAY_NDAEMONS, relay_poll_timeout()) == -1) {
+	if (zmq_poll(items, 1 + 2 * RELAY_NDAEMONS, relay_poll_timeout()) ==
+	    -1) {
 		if (errno == EINTR)
 			return;
 		fatalx("zmq_poll: %s", zmq_strerror(errno));
@@ -401,6 +492,8 @@ relay_wait(void)
 			relay_receive(d);
 		if (items[1 + d].revents & ZMQ_POLLOUT)
 			relay_send(d);
+		if (items[1 + RELAY_NDAEMONS + d].revents & ZMQ_POLLIN)
+			relay_monitor(d);
 	}
 }
 
@@ -423,7 +516,7 @@ relay_main(void *arg)
 		relay_answer(p, FL_UNAVAILABLE, "netd is shutting down", NULL);
 	}
 	for (d = 0; d < RELAY_NDAEMONS; d++)
-		ipc_close(&relay.links[d]);
+		relay_link_close(d);
 	return NULL;
 }
 
