@@ -249,6 +249,38 @@ netd_max_payload(const struct server_config *conf)
 	return n > INT_MAX ? INT_MAX : n;
 }
 
+/* netd_pems_read - the key, the certificate and the root CA, in memory */
+static void
+netd_pems_read(const struct server_config *conf, struct netd_pems *pems)
+{
+	pems->key = netd_read_pem(conf->ssl_private_key, 1);
+	pems->cert = netd_read_pem(conf->ssl_cert, 0);
+	pems->root = netd_read_pem(conf->ssl_root_cert, 0);
+}
+
+/* netd_listen - open the training port; grpc keeps its own PEM copies */
+static void
+netd_listen(const struct server_config *conf, const char *address,
+    struct netd_pems *pems, int verbose)
+{
+	struct gsrv_config	 gconf;
+
+	memset(&gconf, 0, sizeof(gconf));
+	gconf.address = address;
+	gconf.max_send = conf->max_send_message;
+	gconf.max_receive = conf->max_receive_message;
+	gconf.key_pem = pems->key;
+	gconf.cert_pem = pems->cert;
+	gconf.root_pem = pems->root;
+	gconf.verbose = verbose;
+	if (gsrv_start(&gconf) == -1)
+		fatalx("cannot serve the training port");
+	netd_forget(pems->key);
+	netd_forget(pems->cert);
+	netd_forget(pems->root);
+	memset(pems, 0, sizeof(*pems));
+}
+
 static int
 netd_timeout(const char *arg)
 {
@@ -266,21 +298,22 @@ int
 main(int argc, char *argv[])
 {
 	struct server_config	 conf;
-	struct gsrv_config	 gconf;
 	struct netd_pems	 pems;
 	sigset_t		 blocked;
 	const char		*workspace = NULL, *rundir = NULL;
+	const char		*seconds = NULL;
 	char			 address[96];
-	int			 ch, verbose = 0, port;
+	int			 ch, verbose = 0;
 	int			 timeout = RELAY_TIMEOUT_DEFAULT;
 
+	log_init("netd", 0);
 	while ((ch = getopt(argc, argv, "r:t:vw:")) != -1) {
 		switch (ch) {
 		case 'r':
 			rundir = optarg;
 			break;
 		case 't':
-			timeout = netd_timeout(optarg);
+			seconds = optarg;
 			break;
 		case 'v':
 			verbose = 1;
@@ -295,14 +328,14 @@ main(int argc, char *argv[])
 	if (optind != argc || workspace == NULL || rundir == NULL)
 		netd_usage();
 	log_init("netd", verbose);
+	if (seconds != NULL)
+		timeout = netd_timeout(seconds);
 	/* A core dump would hold the TLS key and sites' updates. */
 	if (prctl(PR_SET_DUMPABLE, 0) == -1)
 		fatal("prctl PR_SET_DUMPABLE");
 
 	netd_config(workspace, &conf);
-	pems.key = netd_read_pem(conf.ssl_private_key, 1);
-	pems.cert = netd_read_pem(conf.ssl_cert, 0);
-	pems.root = netd_read_pem(conf.ssl_root_cert, 0);
+	netd_pems_read(&conf, &pems);
 	netd_rundir(rundir);
 	netd_address(conf.target, address, sizeof(address));
 	netd_nofile();
@@ -310,24 +343,11 @@ main(int argc, char *argv[])
 
 	if (relay_start(rundir, netd_max_payload(&conf), timeout) == -1)
 		fatalx("cannot reach aggd and admind under %s", rundir);
-	memset(&gconf, 0, sizeof(gconf));
-	gconf.address = address;
-	gconf.max_send = conf.max_send_message;
-	gconf.max_receive = conf.max_receive_message;
-	gconf.key_pem = pems.key;
-	gconf.cert_pem = pems.cert;
-	gconf.root_pem = pems.root;
-	gconf.verbose = verbose;
-	if ((port = gsrv_start(&gconf)) == -1)
-		fatalx("cannot serve the training port");
-	netd_forget(pems.key);
-	netd_forget(pems.cert);
-	netd_forget(pems.root);
+	netd_listen(&conf, address, &pems, verbose);
 	if ((errno = pthread_sigmask(SIG_UNBLOCK, &blocked, NULL)) != 0)
 		fatal("pthread_sigmask");
 
-	log_info("project %s: training port %s (port %d) ready", conf.name,
-	    address, port);
+	log_info("project %s: training port %s ready", conf.name, address);
 	while (!netd_quit)
 		gsrv_poll(NETD_TICK_MS);
 
