@@ -131,11 +131,12 @@ config_int(struct config_src *src, json_t *v, const char *key,
 {
 	if (!json_is_integer(v) || json_integer_value(v) < lo ||
 	    json_integer_value(v) > hi) {
-		if (hi == LLONG_MAX)
-			return config_fail(src, "%s: expected an integer "
-			    ">= %lld", key, lo);
 		if (lo == LLONG_MIN)
 			return config_fail(src, "%s: expected an integer", key);
+		/* An int's limit is no limit worth telling a user about. */
+		if (hi >= INT_MAX)
+			return config_fail(src, "%s: expected an integer "
+			    ">= %lld", key, lo);
 		return config_fail(src, "%s: expected an integer from %lld "
 		    "to %lld", key, lo, hi);
 	}
