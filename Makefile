@@ -125,6 +125,11 @@ check: all unit protocol
 demo: all
 	/usr/bin/python3 examples/demo.py
 
+# Benchmarks: each starts its own daemons and prints its figures.
+bench: all
+	@set -e; for b in bench/*.py; do echo "== $$b"; \
+	    /usr/bin/python3 $$b; done
+
 install: all
 	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/bin
 	install -m 0755 $(B)/netd $(B)/aggd $(B)/admind $(DESTDIR)$(PREFIX)/sbin
@@ -134,7 +139,7 @@ install: all
 clean:
 	rm -rf $(B)
 
-.PHONY: all deps unit protocol check demo install clean
+.PHONY: all deps unit protocol check demo bench install clean
 .DELETE_ON_ERROR:
 
 -include $(shell find $(B) -name '*.d' 2>/dev/null)
