@@ -24,7 +24,7 @@ CFLAGS	+= -std=c11 -D_GNU_SOURCE $(OPT) $(WARN) $(HARDEN) \
 LDFLAGS	+= -pie -Wl,-z,relro,-z,now -Wl,-z,noexecstack -Wl,--as-needed
 
 PKGS_COMMON	:= libprotobuf-c libzmq jansson libpcre2-8 libarchive \
-		   libcrypto
+		   libcrypto libseccomp libcap-ng
 PKGS_GRPC	:= grpc gpr libssl libcrypto
 LIBS_COMMON	= $(shell pkg-config --libs $(PKGS_COMMON)) -lm
 LIBS_GRPC	= $(shell pkg-config --libs $(PKGS_GRPC))
@@ -95,13 +95,15 @@ $(OBJ)/%.o: %.c $(PROTO_C) | $(DEPS_STAMP)
 $(B)/libflcommon.a: $(COMMON_O) $(PROTO_O)
 	ar rcs $@ $^
 
-$(B)/netd: $(NETD_O) $(B)/libflcommon.a
+# Each daemon's seccomp allowlist, linked into that daemon only.
+$(B)/netd: $(NETD_O) $(OBJ)/policy/seccomp_netd.o $(B)/libflcommon.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS_GRPC) $(LIBS_COMMON) -lpthread
 
-$(B)/aggd: $(AGGD_O) $(B)/libflcommon.a
+$(B)/aggd: $(AGGD_O) $(OBJ)/policy/seccomp_aggd.o $(B)/libflcommon.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS_COMMON)
 
-$(B)/admind: $(ADMIND_O) $(B)/libflcommon.a
+$(B)/admind: $(ADMIND_O) $(OBJ)/policy/seccomp_admind.o \
+    $(B)/libflcommon.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS_COMMON)
 
 $(B)/flsite: $(CLIENT_O) $(B)/libflcommon.a
