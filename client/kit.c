@@ -313,8 +313,11 @@ kit_load(const char *dir, struct kit *k, char err[KIT_ERR_MAX])
 	}
 	if ((root = json_load_file(path, JSON_REJECT_DUPLICATES,
 	    &jerr)) == NULL) {
-		snprintf(err, KIT_ERR_MAX, "%s: line %d: %s", path, jerr.line,
-		    jerr.text);
+		if (jerr.line > 0)
+			snprintf(err, KIT_ERR_MAX, "%s: line %d: %s", path,
+			    jerr.line, jerr.text);
+		else
+			snprintf(err, KIT_ERR_MAX, "%s", jerr.text);
 		goto done;
 	}
 	if (!json_is_object(root)) {

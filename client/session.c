@@ -105,6 +105,8 @@ session_sleep(struct session *s, int seconds)
 {
 	struct timespec	 deadline;
 
+	if (s->stopping)
+		return -1;
 	clock_gettime(CLOCK_MONOTONIC, &deadline);
 	deadline.tv_sec += seconds;
 	return session_wait_signal(s, &deadline);
@@ -159,11 +161,11 @@ session_call(struct session *s, const char *rpc, int with_token,
 		    NULL, buf, len, timeout, reply) == -1) {
 			snprintf(s->message, sizeof(s->message),
 			    "%s: the call failed", rpc);
-			rc = -1;
+			rc = s->last_status = -1;
 			break;
 		}
 		snprintf(s->message, sizeof(s->message), "%s", reply->message);
-		rc = reply->status;
+		rc = s->last_status = reply->status;
 		if (rc != FL_UNAVAILABLE || waited >= SESSION_RETRY_MAX_S)
 			break;
 		log_warnx("%s: server unavailable (%s); retrying in %d s", rpc,

@@ -41,6 +41,7 @@ struct session {
 	sigset_t		 stop_signals;
 	int			 stopping;	/* a stop signal arrived */
 	char			 message[SESSION_MESSAGE_MAX];
+	int			 last_status;	/* of the last attempt */
 
 	/* The token is written by the main thread, read by the heartbeat. */
 	pthread_mutex_t		 lock;

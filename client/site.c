@@ -405,7 +405,7 @@ site_train_federated(struct site *st)
 
  quit:
 	/* A server that is away would only make us wait again. */
-	if (next != SITE_FAILED || strstr(s->message, "unavailable") == NULL) {
+	if (s->last_status != FL_UNAVAILABLE) {
 		if ((rc = session_quit(s)) != FL_OK)
 			log_warnx("Quit: %s: %s", rc == -1 ? "failed" :
 			    session_code_name(rc), s->message);
@@ -453,6 +453,7 @@ main(int argc, char **argv)
 {
 	struct site_options	 o;
 
+	log_init("flsite", 0);
 	site_options(argc, argv, &o);
 	log_init("flsite", o.verbose);
 	switch (o.mode) {
