@@ -137,6 +137,9 @@ install: all
 	install -m 0755 $(B)/netd $(B)/aggd $(B)/admind $(DESTDIR)$(PREFIX)/sbin
 	install -m 0755 $(B)/flsite tools/flprovision \
 	    packaging/flserverctl $(DESTDIR)$(PREFIX)/bin
+	install -d $(DESTDIR)$(PREFIX)/share/flserver
+	install -m 0644 policy/authorization.json \
+	    $(DESTDIR)$(PREFIX)/share/flserver
 
 clean:
 	rm -rf $(B)
