@@ -403,7 +403,8 @@ npy_from_fortran(struct tensor *t, const uint8_t *src)
 	int	 k;
 
 	for (k = 0; k < t->ndim; k++) {
-		stride[k] = k == 0 ? 1 : stride[k - 1] * (size_t)t->shape[k - 1];
+		stride[k] = k == 0 ? 1 :
+		    stride[k - 1] * (size_t)t->shape[k - 1];
 		idx[k] = 0;
 	}
 	for (i = 0; i < t->count; i++) {

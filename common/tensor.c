@@ -287,7 +287,7 @@ tensor_alloc(struct tensor *t, const char *name, enum dtype dt, int ndim,
 		return -1;
 	}
 
-	/* Never NULL, even when empty, so callers can tell it from a failure. */
+	/* Never NULL, even when empty: NULL means the allocation failed. */
 	if ((t->data = calloc(count == 0 ? 1 : count, size)) == NULL)
 		return -1;
 	if (name != NULL && (t->name = strdup(name)) == NULL) {
