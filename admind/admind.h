@@ -72,7 +72,7 @@ struct status {
 	size_t			 nsites;
 	struct status_name	*round_sites;	/* in aggd's order */
 	size_t			 nround_sites;
-	time_t			 updated;	/* wall clock of the last change */
+	time_t			 updated;	/* wall clock, last change */
 };
 
 void	status_init(struct status *);

@@ -102,8 +102,8 @@ status_name_valid(const char *name)
 
 	if (len == 0 || len > STATUS_NAME_MAX)
 		return 0;
-	return strspn(name, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-	    "0123456789._@-") == len;
+	return strspn(name, "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	    "abcdefghijklmnopqrstuvwxyz0123456789._@-") == len;
 }
 
 static int
@@ -152,7 +152,8 @@ status_time(json_t *value, const char *key, time_t *out, char *why)
 
 	if (json_is_string(value)) {
 		if (status_iso_time(json_string_value(value), out) == -1)
-			return status_fail(why, "\"%s\" is not a UTC time", key);
+			return status_fail(why, "\"%s\" is not a UTC time",
+			    key);
 		return 0;
 	}
 	if (!json_is_number(value))
@@ -501,7 +502,8 @@ status_same_sites(const struct status *st, const struct status_round *sr)
 	if (st->nsites != sr->sr_nsites)
 		return 0;
 	for (i = 0; i < st->nsites; i++)
-		if (strcmp(st->sites[i].ss_name, sr->sr_sites[i].ss_name) != 0 ||
+		if (strcmp(st->sites[i].ss_name,
+		    sr->sr_sites[i].ss_name) != 0 ||
 		    st->sites[i].ss_last_contact !=
 		    sr->sr_sites[i].ss_last_contact)
 			return 0;
