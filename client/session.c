@@ -21,7 +21,8 @@
 #include "status.h"
 
 #define SESSION_SERVICE		"/fedlearn.FederatedTraining/"
-#define SESSION_SHORT_TIMEOUT	60	/* Register, Quit, Heartbeat */
+#define SESSION_SHORT_TIMEOUT	60	/* Register, Quit */
+#define SESSION_BEAT_TIMEOUT	15	/* bounds how long a stop waits */
 #define SESSION_MODEL_TIMEOUT	900	/* calls that carry a model */
 
 int
@@ -506,7 +507,7 @@ session_beat(struct session *s, char *token)
 		return;
 	}
 	if (grpc_client_call(s->grpc, SESSION_SERVICE "Heartbeat", token, buf,
-	    len, SESSION_SHORT_TIMEOUT, &reply) == -1)
+	    len, SESSION_BEAT_TIMEOUT, &reply) == -1)
 		log_warnx("heartbeat: the call failed");
 	else if (reply.status != FL_OK)
 		log_warnx("heartbeat: %s: %s", session_code_name(reply.status),

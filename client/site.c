@@ -166,7 +166,7 @@ site_options(int argc, char **argv, struct site_options *o)
 	if (o->mode == SITE_FEDERATED && (o->kit == NULL || o->model != NULL ||
 	    o->out != NULL))
 		site_usage();
-	if (o->mode != SITE_FEDERATED && (o->kit == NULL) == 0)
+	if (o->mode != SITE_FEDERATED && o->kit != NULL)
 		site_usage();
 	if ((o->mode == SITE_TRAIN && (o->model == NULL || o->out == NULL)) ||
 	    (o->mode == SITE_EVALUATE && (o->model == NULL || o->out != NULL)))
