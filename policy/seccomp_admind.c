@@ -1,14 +1,16 @@
 /*
- * seccomp_admind - the system calls aggd may make once it serves.
+ * seccomp_admind - the system calls admind may make once it serves.
  *
- * aggd holds the global model, the site registry and the tokens. It has
- * no network: its only sockets are ZeroMQ's AF_UNIX ones (netd and admind
- * connect to it; it reconnects to admind from ZeroMQ's I/O thread). It
- * reads configuration and writes models, checkpoints and provenance in
- * its part of the workspace, so it may open, create, fsync, rename and
- * remove files; it starts no program and no process and maps no
- * executable memory. Anything not listed here kills the whole process;
- * sandbox_enter answers clone3 with ENOSYS.
+ * admind holds the admin sessions, the authorization policy and the
+ * audit trail. It has no network: its only sockets are ZeroMQ's AF_UNIX
+ * ones (netd and aggd connect to it; ZeroMQ's I/O thread reconnects it
+ * to aggd whenever aggd restarts). It writes the status, the audit trail,
+ * uploads and deployed MMARs in its part of the workspace, so it may
+ * open, create, fsync, rename and remove files; it starts no program and
+ * no process and maps no executable memory, so it must not look up user
+ * or group names once serving (glibc would load an NSS module). Anything
+ * not listed here kills the whole process; sandbox_enter answers clone3
+ * with ENOSYS.
  */
 #include <sys/mman.h>
 #include <sys/prctl.h>
@@ -19,37 +21,32 @@
 #include "sandbox.h"
 
 const struct sandbox_rule seccomp_admind_rules[] = {
-	/* ZeroMQ links: netd and admind connect in, aggd connects to admind. */
-	SANDBOX_ALLOW(accept4),		/* a daemon connects to aggd.sock */
-	SANDBOX_ALLOW(connect),		/* reconnect to admind */
-	SANDBOX_ALLOW_ARG(socket, 0, AF_UNIX), /* that reconnection */
+	/* ZeroMQ links: netd and aggd connect in, admind out to aggd. */
+	SANDBOX_ALLOW(accept4),		/* a daemon connects to admind.sock */
+	SANDBOX_ALLOW(connect),		/* reconnect to aggd.sock */
+	SANDBOX_ALLOW_ARG(socket, 0, AF_UNIX), /* for that reconnection */
 	SANDBOX_ALLOW(close),
-	SANDBOX_ALLOW(getsockopt),	/* SO_ERROR after connect */
-	SANDBOX_ALLOW(setsockopt),	/* buffer sizes per connection */
-	SANDBOX_ALLOW(getsockname),	/* endpoint names per connection */
+	SANDBOX_ALLOW(getsockopt),	/* SO_ERROR of that connect */
+	SANDBOX_ALLOW(getsockname),	/* ZeroMQ names each connection */
 	SANDBOX_ALLOW(getpeername),
-	SANDBOX_ALLOW(fcntl),		/* O_NONBLOCK, FD_CLOEXEC */
+	SANDBOX_ALLOW(fcntl),		/* O_NONBLOCK on new sockets */
 
 	/* Moving bytes. */
-	SANDBOX_ALLOW(read),		/* files, eventfds */
+	SANDBOX_ALLOW(read),		/* files, the signalfd, eventfds */
 	SANDBOX_ALLOW(write),		/* files, standard error, eventfds */
-	SANDBOX_ALLOW(readv),
-	SANDBOX_ALLOW(writev),
 	SANDBOX_ALLOW(recvfrom),	/* ZeroMQ frames */
 	SANDBOX_ALLOW(sendto),
-	SANDBOX_ALLOW(recvmsg),
-	SANDBOX_ALLOW(sendmsg),
 
-	/* Files: configuration in, models and checkpoints out. */
-	SANDBOX_ALLOW(openat),		/* glibc's open and fopen */
-	SANDBOX_ALLOW(newfstatat),	/* glibc's stat and fstat, stdio */
-	SANDBOX_ALLOW(lseek),
-	SANDBOX_ALLOW(fsync),		/* a model is on disk before rename */
-	SANDBOX_ALLOW(fdatasync),
-	SANDBOX_ALLOW(rename),		/* a model replaces the last one whole */
-	SANDBOX_ALLOW(unlink),		/* a half-written model, old rounds */
-	SANDBOX_ALLOW(mkdir),		/* run_N/models, run_N/provenance */
-	SANDBOX_ALLOW(getdents64),	/* finding runs and checkpoints */
+	/* Files: status, audit trail, uploads, deployed MMARs. */
+	SANDBOX_ALLOW(openat),		/* glibc's open, fopen, opendir */
+	SANDBOX_ALLOW(newfstatat),	/* glibc's stat, lstat, fstat */
+	SANDBOX_ALLOW(lseek),		/* stdio */
+	SANDBOX_ALLOW(getdents64),	/* readdir: listing the workspace */
+	SANDBOX_ALLOW(fsync),		/* status and audit reach the disk */
+	SANDBOX_ALLOW(rename),		/* status.json replaced whole */
+	SANDBOX_ALLOW(unlink),		/* a half-written temporary file */
+	SANDBOX_ALLOW(mkdir),		/* transfer/, run_N/ on deploy */
+	SANDBOX_ALLOW(rmdir),		/* a deployment that failed */
 
 	/* Waiting. */
 	SANDBOX_ALLOW(epoll_wait),	/* ZeroMQ's I/O thread */
@@ -57,16 +54,16 @@ const struct sandbox_rule seccomp_admind_rules[] = {
 	SANDBOX_ALLOW(epoll_ctl),
 	SANDBOX_ALLOW(poll),		/* zmq_poll */
 	SANDBOX_ALLOW(ppoll),
-	SANDBOX_ALLOW(futex),
-	SANDBOX_ALLOW(sched_yield),
+	SANDBOX_ALLOW(futex),		/* mutexes, condition variables */
+	SANDBOX_ALLOW(sched_yield),	/* jansson's and ZeroMQ's spin locks */
 	SANDBOX_ALLOW(nanosleep),
 	SANDBOX_ALLOW(clock_nanosleep),
-	SANDBOX_ALLOW(restart_syscall),
+	SANDBOX_ALLOW(restart_syscall),	/* a sleep resumed after a signal */
 
 	/* Time, randomness, who we are. */
-	SANDBOX_ALLOW(clock_gettime),
+	SANDBOX_ALLOW(clock_gettime),	/* when the vDSO cannot answer */
 	SANDBOX_ALLOW(gettimeofday),
-	SANDBOX_ALLOW(getrandom),	/* tokens */
+	SANDBOX_ALLOW(getrandom),	/* session tokens, mkstemp */
 	SANDBOX_ALLOW(getpid),		/* ZeroMQ checks it was not forked */
 	SANDBOX_ALLOW(gettid),
 
@@ -75,21 +72,21 @@ const struct sandbox_rule seccomp_admind_rules[] = {
 	SANDBOX_ALLOW_MASKED(mmap, 2, PROT_EXEC, 0),
 	SANDBOX_ALLOW_MASKED(mprotect, 2, PROT_EXEC, 0),
 	SANDBOX_ALLOW(munmap),
-	SANDBOX_ALLOW(mremap),		/* realloc of large models */
-	SANDBOX_ALLOW(madvise),
+	SANDBOX_ALLOW(mremap),		/* realloc of a large upload */
+	SANDBOX_ALLOW(madvise),		/* glibc frees memory so */
 
-	/* Threads, only as threads: fork has no CLONE_THREAD. */
+	/* Threads, only as threads: fork and vfork lack CLONE_THREAD. */
 	SANDBOX_ALLOW_MASKED(clone, 0, CLONE_THREAD, CLONE_THREAD),
-	SANDBOX_ALLOW(set_robust_list),
-	SANDBOX_ALLOW(rseq),
-	SANDBOX_ALLOW_ARG(prctl, 0, PR_SET_NAME),
-	SANDBOX_ALLOW(rt_sigprocmask),
-	SANDBOX_ALLOW(rt_sigreturn),	/* SIGTERM and SIGINT handlers */
+	SANDBOX_ALLOW(set_robust_list),	/* each new thread */
+	SANDBOX_ALLOW(rseq),		/* each new thread */
+	SANDBOX_ALLOW_ARG(prctl, 0, PR_SET_NAME), /* thread names */
+	SANDBOX_ALLOW(rt_sigprocmask),	/* pthread_create, ZeroMQ */
+	SANDBOX_ALLOW(rt_sigreturn),
 	SANDBOX_ALLOW(sched_getaffinity),
 	SANDBOX_ALLOW(sched_getparam),	/* ZeroMQ thread scheduling */
 	SANDBOX_ALLOW(sched_getscheduler),
 	SANDBOX_ALLOW(sched_setscheduler),
-	SANDBOX_ALLOW(exit),
+	SANDBOX_ALLOW(exit),		/* one thread ends */
 	SANDBOX_ALLOW(exit_group),
 };
 
