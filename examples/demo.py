@@ -231,6 +231,7 @@ class Run:
         self.logs = os.path.join(tmp, "logs")
         self.sites = {}
         self.started = False
+        self.snapshot = None
 
     def start_server(self):
         os.mkdir(self.ws, 0o700)
@@ -256,12 +257,13 @@ class Run:
             if rc is not None and rc != 0:
                 raise DemoError("%s exited with status %d" % (name, rc))
 
-    def wait_round(self, number, deadline):
+    def wait_round(self, number, deadline, middle):
         """The provenance record of a closed round and its model file."""
         run_dir = os.path.join(self.ws, "run_1")
         record_path = os.path.join(run_dir, "provenance",
                                    "round_%d.json" % number)
         while True:
+            self.watch_status(middle)
             record = read_json(record_path)
             if record is not None:
                 model = os.path.join(run_dir, "models",
@@ -276,6 +278,16 @@ class Run:
 
     def status(self):
         return read_json(os.path.join(self.ws, "state", "status.json"))
+
+    def watch_status(self, middle):
+        """Keep the first status.json that shows round middle or a later
+        one under way: rounds may run ahead of the rows printed."""
+        if self.snapshot is not None:
+            return
+        status = self.status()
+        if status is not None and status["state"] == "training" and \
+                status["round"] >= middle:
+            self.snapshot = status
 
     def wait_sites(self, timeout):
         """The sites stop by themselves once training is over."""
@@ -337,15 +349,17 @@ class Run:
 # -- the run ----------------------------------------------------------------
 
 def print_state(status):
+    """The server's state as admind wrote it while a round ran (up to a
+    quarter of a second behind aggd)."""
     if status is None:
         print("      server state: state/status.json not written yet")
         return
     sites = ", ".join("%s (last contact %s)" % (s["name"],
                                                s["last_contact"][11:19])
                       for s in status["sites"])
-    print("      server state (state/status.json): run %d, round %d "
-          "(num_rounds %d), %s; %d sites live: %s; updates in: %s" % (
-              status["run"], status["round"], status["num_rounds"],
+    print("      while round %d ran, state/status.json said: run %d, "
+          "num_rounds %d, %s; %d sites live: %s; updates in by then: %s" % (
+              status["round"], status["run"], status["num_rounds"],
               status["state"], len(status["sites"]), sites,
               ", ".join(status["round_sites"]) or "none"))
 
@@ -355,18 +369,22 @@ def federated(run_, num_rounds, start_round, test):
     print("round  updates averaged (site: n_iter)          "
           "accuracy  log-loss")
     last = None
+    shown = False
     middle = start_round + (num_rounds - start_round) // 2
     for number in range(start_round, num_rounds):
-        record, model = run_.wait_round(number, deadline)
+        record, model = run_.wait_round(number, deadline, middle)
         contributions = sorted((s["site"], s["n_iter"])
                                for s in record["sites"])
         accuracy, log_loss = evaluate(model, test)
         print("%5d  %-40s %8.3f  %8.3f" % (
             number, ", ".join("%s: %d" % c for c in contributions),
             accuracy, log_loss), flush=True)
-        if number == middle:
-            print_state(run_.status())
+        if run_.snapshot is not None and not shown:
+            print_state(run_.snapshot)
+            shown = True
         last = (accuracy, log_loss)
+    if not shown:
+        print_state(run_.status())
     return last
 
 
