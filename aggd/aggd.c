@@ -28,6 +28,7 @@
 #include "aggd.h"
 #include "log.h"
 #include "npz.h"
+#include "sandbox.h"
 
 /*
  * Requests ZeroMQ may queue inside aggd: a few, so that many large
@@ -135,28 +136,25 @@ aggd_model(struct aggd *ag, size_t max_bytes, struct model *m, int64_t *run,
 	    ag->cfg.ckpt_preload_path);
 }
 
-/* aggd_socket_dir - RUNDIR/aggd: ours, a folder, closed to others;
- * a second bind would silently steal the socket, so this is the access
- * control of the link */
+/*
+ * aggd_socket_dir - RUNDIR/aggd, made here when running unprivileged
+ * (the packaging makes it otherwise), and the whole runtime folder
+ * checked: a second bind would silently steal the socket, so its
+ * permissions are the access control of the link.
+ */
 static void
-aggd_socket_dir(const char *rundir)
+aggd_socket_dir(const char *rundir, int privileged)
 {
-	char		 dir[PATH_MAX];
-	struct stat	 st;
+	char	 dir[PATH_MAX];
 
-	if (mkdir(rundir, 0700) == -1 && errno != EEXIST)
-		fatal("mkdir %s", rundir);
 	if ((size_t)snprintf(dir, sizeof(dir), "%s/aggd", rundir) >=
 	    sizeof(dir))
 		fatalx("runtime folder %s is too long", rundir);
-	if (mkdir(dir, 0700) == -1 && errno != EEXIST)
+	if (!privileged && ((mkdir(rundir, 0700) == -1 && errno != EEXIST) ||
+	    (mkdir(dir, 0700) == -1 && errno != EEXIST)))
 		fatal("mkdir %s", dir);
-	if (lstat(dir, &st) == -1)
-		fatal("%s", dir);
-	if (!S_ISDIR(st.st_mode) || st.st_uid != geteuid() ||
-	    (st.st_mode & 027) != 0)
-		fatalx("%s must be a folder of this user that no one else "
-		    "can write or enter (0700 or 0750)", dir);
+	if (sandbox_runtime_dir(rundir, privileged) == -1)
+		fatalx("refusing to run with runtime folder %s", rundir);
 }
 
 static void
@@ -165,7 +163,6 @@ aggd_links_open(struct aggd_links *links, struct aggd *ag,
 {
 	int	 hwm = AGGD_NOTICE_HWM, timeout = 0;
 
-	aggd_socket_dir(rundir);
 	if ((links->ctx = zmq_ctx_new()) == NULL)
 		fatalx("zmq_ctx_new: %s", zmq_strerror(errno));
 	if (ipc_bind_hwm(&links->requests, links->ctx, rundir, "aggd",
@@ -288,7 +285,7 @@ main(int argc, char *argv[])
 	char			**sites = NULL;
 	size_t			 nsites = 0;
 	int64_t			 run, round;
-	int			 ch, autostart = 0, verbose = 0;
+	int			 ch, autostart = 0, verbose = 0, privileged;
 
 	while ((ch = getopt(argc, argv, "c:r:svw:")) != -1) {
 		switch (ch) {
@@ -315,7 +312,9 @@ main(int argc, char *argv[])
 	    optind != argc)
 		aggd_usage();
 	log_init("aggd", verbose);
-	umask(027);
+	privileged = sandbox_identity("flaggd");
+	/* Privileged, group flserver (admind) reads models and sockets. */
+	umask(privileged ? 007 : 077);
 
 	memset(&ag, 0, sizeof(ag));
 	memset(&sc, 0, sizeof(sc));
@@ -331,8 +330,10 @@ main(int argc, char *argv[])
 		fatal("round state");
 	ag.round.autostart = autostart;
 
+	aggd_socket_dir(rundir, privileged);
 	aggd_links_open(&links, &ag, rundir);
 	aggd_signals();
+	sandbox_enter(seccomp_aggd_rules, seccomp_aggd_nrules);
 	log_info("project %s, %zu sites, run %lld, round %lld (%s), "
 	    "%zu tensors: ready", ag.project, nsites, (long long)run,
 	    (long long)round, round_state_name(&ag.round),

@@ -28,6 +28,11 @@ REPO = os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__))))
 AGGD = os.path.join(REPO, "build", "aggd")
 PROJECT = "bench"
+# Started as root, aggd would switch to its appliance user flaggd, which
+# a development machine need not have: run it as nobody instead.
+NOBODY = 65534
+AS_USER = (["setpriv", "--reuid=%d" % NOBODY, "--regid=%d" % NOBODY,
+            "--clear-groups"] if os.geteuid() == 0 else [])
 
 
 def _protos():
@@ -115,10 +120,21 @@ class Aggd:
         with open(path, "w") as f:
             json.dump(doc, f)
 
+    def _hand_over(self):
+        """Give the workspace to the user aggd runs as."""
+        if not AS_USER:
+            return
+        for folder, dirs, files in os.walk(self.top):
+            for name in [folder] + [os.path.join(folder, n)
+                                    for n in dirs + files]:
+                os.chown(name, NOBODY, NOBODY)
+
     def start(self, timeout=30):
+        self._hand_over()
         self.proc = subprocess.Popen(
-            [AGGD, "-w", self.workspace, "-r", self.rundir, "-c",
-             self.config, "-s"], stderr=subprocess.PIPE, text=True)
+            AS_USER + [AGGD, "-w", self.workspace, "-r", self.rundir, "-c",
+                       self.config, "-s"], stderr=subprocess.PIPE,
+            text=True)
         ready = threading.Event()
 
         def reader():
