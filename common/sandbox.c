@@ -11,7 +11,10 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/types.h>
+
+#include <linux/capability.h>
 
 #include <cap-ng.h>
 #include <dirent.h>
@@ -90,12 +93,38 @@ sandbox_become(const char *user)
 		fatalx("user %s can become root again", user);
 }
 
+/* sandbox_caps_empty - none effective, permitted or inheritable (nor so
+ * ambient, which are always permitted too) */
+static int
+sandbox_caps_empty(void)
+{
+	struct __user_cap_header_struct	 hdr;
+	struct __user_cap_data_struct	 data[_LINUX_CAPABILITY_U32S_3];
+	int				 i;
+
+	memset(&hdr, 0, sizeof(hdr));
+	hdr.version = _LINUX_CAPABILITY_VERSION_3;
+	if (syscall(SYS_capget, &hdr, data) == -1)
+		fatal("capget");
+	for (i = 0; i < _LINUX_CAPABILITY_U32S_3; i++)
+		if (data[i].effective || data[i].permitted ||
+		    data[i].inheritable)
+			return 0;
+	return 1;
+}
+
 /* sandbox_drop_caps - stay the invoking user, give up every capability */
 static void
 sandbox_drop_caps(void)
 {
 	int	 setpcap, rc;
 
+	/*
+	 * Nothing to give up (systemd started us as our user): do not call
+	 * capset, which a unit's SystemCallFilter=~@privileged refuses.
+	 */
+	if (sandbox_caps_empty())
+		return;
 	if (capng_get_caps_process() != 0)
 		fatalx("cannot read this process's capabilities");
 	setpcap = capng_have_capability(CAPNG_EFFECTIVE, CAP_SETPCAP);
@@ -112,10 +141,7 @@ sandbox_drop_caps(void)
 static void
 sandbox_check_no_caps(void)
 {
-	if (capng_get_caps_process() != 0)
-		fatalx("cannot read this process's capabilities");
-	if (capng_have_capabilities(CAPNG_SELECT_CAPS) != CAPNG_NONE ||
-	    capng_have_permitted_capabilities() != CAPNG_NONE)
+	if (!sandbox_caps_empty())
 		fatalx("capabilities remain after dropping them");
 }
 
