@@ -708,6 +708,26 @@ identity_user_with_caps(void)
 	return check_confined(1);
 }
 
+/* identity_user_under_unit - no capability, capset refused as by systemd */
+static int
+identity_user_under_unit(void)
+{
+	scmp_filter_ctx	 ctx;
+
+	if (setgroups(0, NULL) == -1 || setresgid(65534, 65534, 65534) == -1 ||
+	    setresuid(65534, 65534, 65534) == -1)
+		return CHILD_SETUP;
+	if ((ctx = seccomp_init(SCMP_ACT_ALLOW)) == NULL ||
+	    seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(capset),
+	    0) < 0 || seccomp_load(ctx) < 0)
+		return CHILD_SETUP;
+	seccomp_release(ctx);
+
+	if (sandbox_identity("flnetd") != 0)
+		return CHILD_WRONG;
+	return check_confined(0);
+}
+
 /* copy_with_line - src copied to dst, with one more line at the end */
 static int
 copy_with_line(const char *src, const char *dst, const char *line)
@@ -801,6 +821,14 @@ test_identity_clears_a_users_capabilities(void **state)
 	if (geteuid() != 0)
 		skip();
 	assert_exit(run_child(NULL, identity_user_with_caps), CHILD_OK);
+}
+
+static void
+test_identity_needs_no_capset_without_capabilities(void **state)
+{
+	if (geteuid() != 0)
+		skip();
+	assert_exit(run_child(NULL, identity_user_under_unit), CHILD_OK);
 }
 
 static void
@@ -901,6 +929,8 @@ main(void)
 		cmocka_unit_test(test_parent_writable_by_others_refused),
 		cmocka_unit_test(test_identity_refuses_missing_user_as_root),
 		cmocka_unit_test(test_identity_clears_a_users_capabilities),
+		cmocka_unit_test(
+		    test_identity_needs_no_capset_without_capabilities),
 		cmocka_unit_test(test_identity_root_becomes_the_daemon_user),
 		cmocka_unit_test(test_identity_refuses_after_threads_start),
 	};
