@@ -97,10 +97,11 @@ round_json(const struct round *r)
 	for (i = 0; i < r->ncontributed; i++)
 		json_array_append_new(names,
 		    json_string(r->reg->sites[r->order[i]].name));
+	/* Any negative num_rounds means "never stop": say it one way. */
 	return json_pack("{s:I, s:I, s:s, s:I, s:o}", "run",
 	    (json_int_t)r->run, "round", (json_int_t)r->number, "state",
-	    round_state_name(r), "num_rounds", (json_int_t)r->cfg->num_rounds,
-	    "round_sites", names);
+	    round_state_name(r), "num_rounds", (json_int_t)(r->cfg->num_rounds
+	    < 0 ? -1 : r->cfg->num_rounds), "round_sites", names);
 }
 
 /* round_reset - nobody has fetched or contributed yet */
@@ -368,7 +369,7 @@ round_stuck(const struct round *r, char *msg, size_t len)
 	if ((waiting = round_waiting(r)) + r->ncontributed >= min)
 		return 0;
 	snprintf(msg, len, "round %lld cannot reach min_num_clients (%zu): "
-	    "%zu updates in, %zu registered sites still to send theirs",
+	    "updates in: %zu, registered sites yet to send one: %zu",
 	    (long long)r->number, min, r->ncontributed, waiting);
 	return 1;
 }
@@ -429,8 +430,9 @@ round_close(struct round *r, double now)
 	model_free(&r->global);
 	r->global = next;
 	round_site_names(r, names, sizeof(names));
-	log_info("run %lld: round %lld closed: %zu updates aggregated (%s)",
-	    (long long)r->run, (long long)r->number, r->ncontributed, names);
+	log_info("run %lld: round %lld closed: %zu update%s aggregated (%s)",
+	    (long long)r->run, (long long)r->number, r->ncontributed,
+	    r->ncontributed == 1 ? "" : "s", names);
 	notice_round(r->notice, "closed", r);
 	r->number++;
 	round_begin(r);
