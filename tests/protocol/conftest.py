@@ -17,6 +17,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 
 import numpy as np
@@ -107,15 +108,51 @@ def provision(base, name, sites=SITES, admins=(ADMIN,)):
     return Project(out, name, fl_port, admin_port)
 
 
-@pytest.fixture(scope="session")
-def project(tmp_path_factory):
-    return provision(str(tmp_path_factory.mktemp("project")), PROJECT)
+class WorkRoot:
+    """The session's folder under /tmp.
+
+    Started by root, flserverctl runs the daemons as an ordinary user
+    (FLSERVER_USER, here nobody unless the environment names another),
+    who must reach the workspace and read the configuration and the
+    initial model: pytest's own temporary folders are root's alone.
+    """
+
+    def __init__(self):
+        self.path = tempfile.mkdtemp(prefix="flproto.", dir="/tmp")
+        os.chmod(self.path, 0o711)
+        self.count = 0
+        self.env = dict(os.environ)
+        if os.geteuid() == 0:
+            self.env.setdefault("FLSERVER_USER", "nobody")
+
+    def folder(self, name):
+        self.count += 1
+        path = os.path.join(self.path, "%s%d" % (name, self.count))
+        os.makedirs(path, mode=0o755)
+        os.chmod(path, 0o755)
+        return path
+
+    def remove(self):
+        shutil.rmtree(self.path, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
-def foreign_project(tmp_path_factory):
+def workroot():
+    root = WorkRoot()
+    yield root
+    if not os.environ.get("FLPROTO_KEEP"):
+        root.remove()
+
+
+@pytest.fixture(scope="session")
+def project(workroot):
+    return provision(workroot.folder("project"), PROJECT)
+
+
+@pytest.fixture(scope="session")
+def foreign_project(workroot):
     """Same site names, another root CA."""
-    return provision(str(tmp_path_factory.mktemp("foreign")), "foreign")
+    return provision(workroot.folder("foreign"), "foreign")
 
 
 def training_config(model_path, settings):
@@ -145,8 +182,9 @@ def training_config(model_path, settings):
 class Server:
     """One running server: its workspace and what the tests read there."""
 
-    def __init__(self, project, base, settings):
+    def __init__(self, project, base, settings, env):
         self.project = project
+        self.env = env
         self.base = base
         self.ws = os.path.join(base, "ws")
         self.settings = settings
@@ -183,7 +221,7 @@ class Server:
     def _ctl(self, *args, timeout):
         done = subprocess.run([FLSERVERCTL] + list(args),
                               capture_output=True, text=True,
-                              timeout=timeout)
+                              timeout=timeout, env=self.env)
         self.ctl_output.append("$ flserverctl %s -> %d\n%s%s" % (
             " ".join(args), done.returncode, done.stdout, done.stderr))
         return done
@@ -196,6 +234,28 @@ class Server:
                          timeout=START_TIMEOUT)
         assert done.returncode == 0, "flserverctl start failed:\n%s" % (
             self.logs())
+
+    def restart(self):
+        """Stop the daemons and start them again on the same workspace."""
+        self._ctl("stop", self.ws, timeout=STOP_TIMEOUT)
+        done = self._ctl("start", self.ws, self.config,
+                         timeout=START_TIMEOUT)
+        assert done.returncode == 0, "flserverctl start failed:\n%s" % (
+            self.logs())
+
+    def daemon_pid(self, daemon):
+        """The pid of one of this workspace's daemons, from the launcher's
+        pid file, checked against the process's command line."""
+        with open(os.path.join(self.ws, "state", "rundir")) as f:
+            rundir = f.read().strip()
+        with open(os.path.join(rundir, daemon + ".pid")) as f:
+            pid = int(f.read().strip())
+        with open("/proc/%d/cmdline" % pid, "rb") as f:
+            args = f.read().split(b"\0")
+        assert os.path.basename(args[0]) == daemon.encode() and \
+            rundir.encode() in args, "pid %d is not %s of %s" % (
+                pid, daemon, self.ws)
+        return pid
 
     def stop(self):
         for site in self.sites:
@@ -287,13 +347,13 @@ class Server:
 class Launcher:
     """Starts servers in fresh workspaces of one project."""
 
-    def __init__(self, project, tmp_path_factory):
+    def __init__(self, project, workroot):
         self.project = project
-        self.tmp = tmp_path_factory
+        self.workroot = workroot
 
     def start(self, **settings):
-        server = Server(self.project, str(self.tmp.mktemp("server")),
-                        settings)
+        server = Server(self.project, self.workroot.folder("server"),
+                        settings, self.workroot.env)
         try:
             server.start()
         except BaseException:
@@ -303,8 +363,8 @@ class Launcher:
 
 
 @pytest.fixture(scope="session")
-def launcher(project, tmp_path_factory):
-    return Launcher(project, tmp_path_factory)
+def launcher(project, workroot):
+    return Launcher(project, workroot)
 
 
 @pytest.hookimpl(hookwrapper=True, tryfirst=True)

@@ -193,6 +193,7 @@ def expect_status(code, call, *args, prefix=None, contains=(), **kw):
     except grpc.RpcError as err:
         got = err.code()
         details = err.details() or ""
+        print("%s: %s" % (got.name, details))
         assert got == code, \
             "expected %s, got %s: %r" % (code.name, got.name, details)
         if prefix is not None:

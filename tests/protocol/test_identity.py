@@ -58,3 +58,18 @@ def test_no_client_certificate_fails_handshake(server):
     anonymous = srv.site("site-1", with_client_cert=False)
     expect_status(UNAVAILABLE, anonymous.register)
     assert_only_site_1_registers(srv)
+
+
+def test_token_of_another_site_is_unauthenticated(server):
+    """site-1's certificate presenting site-2's live token, under either
+    name: UNAUTHENTICATED; site-2's token still works for site-2."""
+    srv = server(min_num_clients=2)
+    s1, s2 = srv.registered("site-1", "site-2")
+    expect_status(UNAUTHENTICATED, s1.heartbeat, token=s2.token)
+    expect_status(UNAUTHENTICATED, s1.get_model, token=s2.token)
+    s1.name = "site-2"
+    expect_status(UNAUTHENTICATED, s1.heartbeat, token=s2.token)
+    expect_status(UNAUTHENTICATED, s1.get_model, token=s2.token)
+    s2.heartbeat()
+    meta, _ = s2.get_model()
+    assert meta.current_round == 0

@@ -89,3 +89,18 @@ def test_max_num_clients_is_enforced(server):
     s3 = srv.site("site-3")
     expect_status(grpc.StatusCode.RESOURCE_EXHAUSTED, s3.register)
     assert s1.register()
+
+
+def test_missing_or_malformed_token_is_invalid_argument(server):
+    """No token, or one that is not a token at all: INVALID_ARGUMENT;
+    a well-formed token the server never gave: UNAUTHENTICATED."""
+    srv = server(min_num_clients=2)
+    s1, = srv.registered("site-1")
+    expect_status(grpc.StatusCode.INVALID_ARGUMENT, s1.heartbeat, token="")
+    expect_status(grpc.StatusCode.INVALID_ARGUMENT, s1.heartbeat,
+                  token="not a token")
+    expect_status(grpc.StatusCode.INVALID_ARGUMENT, s1.get_model,
+                  token="")
+    expect_status(UNAUTHENTICATED, s1.heartbeat,
+                  token="0" * len(s1.token))
+    s1.heartbeat()

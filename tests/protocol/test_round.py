@@ -5,6 +5,7 @@ what GetModel answers after the last round.
 """
 
 import grpc
+import numpy as np
 
 from model_math import assert_models_equal, expected_model, random_update
 from site_client import expect_status
@@ -85,3 +86,30 @@ def test_get_model_after_last_round_is_out_of_range(server):
     expect_status(grpc.StatusCode.OUT_OF_RANGE, s2.get_model)
     srv.wait_status("state finished",
                     lambda st: st.get("state") == "finished")
+
+
+def test_excluded_variables_are_neither_sent_nor_averaged(server):
+    """exclude_vars "bias" (searched, not anchored) matches conv1.bias and
+    fc.bias: GetModel leaves them out; site-1's update leaves them out,
+    site-2's carries them (one with a wrong shape) and they are ignored;
+    they keep the server's values, the others are averaged."""
+    srv = server(min_num_clients=2, exclude_vars="bias")
+    s1, s2 = srv.registered("site-1", "site-2")
+    _, model1 = s1.get_model()
+    _, model2 = s2.get_model()
+    assert sorted(model1) == ["conv1.weight", "fc.weight"]
+    assert sorted(model2) == ["conv1.weight", "fc.weight"]
+
+    d1 = random_update(model1, seed=71)
+    d2 = random_update(model2, seed=72)
+    s1.submit(d1, n_iter=1)
+    carried = dict(d2)
+    carried["conv1.bias"] = np.full(8, 1000.0, np.float32)
+    carried["fc.bias"] = np.zeros(3, np.float16)
+    s2.submit(carried, n_iter=2)
+    srv.wait_round(0)
+
+    expected = expected_model(model1, [(d1, 1), (d2, 2)])
+    expected["conv1.bias"] = srv.initial_model["conv1.bias"]
+    expected["fc.bias"] = srv.initial_model["fc.bias"]
+    assert_models_equal(srv.global_model(), expected)
