@@ -12,7 +12,7 @@
  *   round	the round state machine: idle, training, finished
  *   contribution	decoding and validating one site's update
  *   fedavg	the running weighted sum of the accepted updates
- *   model_cache	the round's CurrentModel, packed once, shared by all sends
+ *   model_cache	the round's CurrentModel, packed once, sent many times
  *   model_store	models, provenance records and the checkpoint on disk
  *   training	the FederatedTraining requests from netd
  *   control	the requests from admind
@@ -217,7 +217,7 @@ struct round_site {
 
 struct round {
 	enum round_state	 state;
-	int			 closing;	/* closed, model not saved yet */
+	int			 closing;	/* closed, model unsaved */
 	int			 autostart;	/* start at min_num_clients */
 	int64_t			 run;
 	int64_t			 number;

@@ -120,7 +120,8 @@ fedavg_tensor(const struct fedavg *acc, size_t i, const struct tensor *old,
 	size_t		 j;
 
 	if (sum == NULL || acc->sumw == 0.0) {
-		memcpy(out->data, old->data, old->count * dtype_size(old->dtype));
+		memcpy(out->data, old->data,
+		    old->count * dtype_size(old->dtype));
 		return;
 	}
 	for (j = 0; j < old->count; j++) {

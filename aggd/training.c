@@ -69,7 +69,8 @@ training_peer(struct aggd *ag, const Flipc__Envelope *env,
 	char		 cn[TRAINING_SHOWN + 1];
 	struct site	*site;
 
-	if (env->peer == NULL || env->peer->kind != FLIPC__PEER_KIND__PEER_SITE) {
+	if (env->peer == NULL ||
+	    env->peer->kind != FLIPC__PEER_KIND__PEER_SITE) {
 		training_reply(rep, FL_UNAUTHENTICATED, "not a site "
 		    "certificate");
 		return NULL;
@@ -123,7 +124,8 @@ static void
 training_summary(struct aggd *ag, struct reply *rep, const char *token,
     const char *comment)
 {
-	Fedlearn__FederatedSummary	 sum = FEDLEARN__FEDERATED_SUMMARY__INIT;
+	Fedlearn__FederatedSummary	 sum =
+					    FEDLEARN__FEDERATED_SUMMARY__INIT;
 	Fedlearn__MetaData		 meta = FEDLEARN__META_DATA__INIT;
 	Fedlearn__Project		 project = FEDLEARN__PROJECT__INIT;
 	size_t				 len;

@@ -129,8 +129,7 @@ test_n_iter_weights_the_average(void **state)
 }
 
 static void
-test_aggregation_weight_multiplies_n_iter_missing_site_weighs_one(
-    void **state)
+test_aggregation_weights_missing_site_weighs_one(void **state)
 {
 	struct train_config	 cfg;
 	struct model		 g = { 0 }, out;
@@ -139,9 +138,9 @@ test_aggregation_weight_multiplies_n_iter_missing_site_weighs_one(
 	double			 w[2], agw;
 	int			 warned_a = 0, warned_b = 0;
 
-	test_config(&cfg, "{\"ckpt_preload_path\": \"m.npz\", \"aggregator\": "
-	    "{\"name\": \"ModelAggregator\", \"args\": {\"aggregation_weights\": "
-	    "{\"site-a\": 2.0}}}}");
+	test_config(&cfg, "{\"ckpt_preload_path\": \"m.npz\", "
+	    "\"aggregator\": {\"name\": \"ModelAggregator\", \"args\": "
+	    "{\"aggregation_weights\": {\"site-a\": 2.0}}}}");
 	test_add(&g, "w", DTYPE_FLOAT64, zero, 1);
 	w[0] = fedavg_weight(&cfg, "site-a", 1, &warned_a, &agw);
 	assert_true(agw == 2.0 && w[0] == 2.0 && warned_a == 0);
@@ -181,7 +180,7 @@ test_excluded_tensor_keeps_server_value(void **state)
 }
 
 static void
-test_delta_w_adds_the_mean_to_the_global_model(void **state)
+test_delta_w_adds_mean_to_global_model(void **state)
 {
 	struct train_config	 cfg;
 	struct model		 g = { 0 }, out;
@@ -410,7 +409,7 @@ test_reject(struct test_global *tg, struct test_contrib *tc,
 }
 
 static void
-test_valid_update_is_accepted_without_excluded_tensor(void **state)
+test_valid_update_may_leave_out_excluded(void **state)
 {
 	struct test_global	*tg = *state;
 	struct test_contrib	 tc;
@@ -772,17 +771,16 @@ main(void)
 	const struct CMUnitTest fedavg[] = {
 		cmocka_unit_test(test_n_iter_weights_the_average),
 		cmocka_unit_test(
-		    test_aggregation_weight_multiplies_n_iter_missing_site_weighs_one),
+		    test_aggregation_weights_missing_site_weighs_one),
 		cmocka_unit_test(test_excluded_tensor_keeps_server_value),
-		cmocka_unit_test(test_delta_w_adds_the_mean_to_the_global_model),
+		cmocka_unit_test(test_delta_w_adds_mean_to_global_model),
 		cmocka_unit_test(test_w_replaces_the_global_model),
 		cmocka_unit_test(test_float32_rounds_the_float64_mean_once),
 		cmocka_unit_test(test_integer_tensor_takes_the_rounded_mean),
 		cmocka_unit_test(test_bool_tensor_is_true_from_one_half),
 	};
 	const struct CMUnitTest contribution[] = {
-		cmocka_unit_test(
-		    test_valid_update_is_accepted_without_excluded_tensor),
+		cmocka_unit_test(test_valid_update_may_leave_out_excluded),
 		cmocka_unit_test(test_update_carrying_excluded_tensor_is_fine),
 		cmocka_unit_test(test_nan_is_rejected),
 		cmocka_unit_test(test_infinity_is_rejected),

@@ -190,7 +190,7 @@ test_model_is_fetched_once_per_round(void **state)
 }
 
 static void
-test_reregistered_site_may_fetch_again_until_it_contributes(void **state)
+test_site_registered_again_may_fetch_again(void **state)
 {
 	struct test_server	*ts = test_server_new(NULL);
 	struct site		*a = test_register(ts, "site-a", 0);
@@ -222,7 +222,7 @@ test_update_needs_the_rounds_model(void **state)
 }
 
 static void
-test_update_for_another_round_or_run_is_refused(void **state)
+test_stale_round_or_run_is_refused(void **state)
 {
 	struct test_server	*ts = test_server_new(NULL);
 	struct site		*a = test_register(ts, "site-a", 0);
@@ -266,7 +266,7 @@ test_second_update_in_a_round_is_refused(void **state)
 }
 
 static void
-test_round_closes_when_every_live_site_contributed(void **state)
+test_round_closes_when_all_live_sites_sent(void **state)
 {
 	struct test_server	*ts = test_server_new(NULL);
 	struct site		*a = test_register(ts, "site-a", 0);
@@ -287,7 +287,7 @@ test_round_closes_when_every_live_site_contributed(void **state)
 }
 
 static void
-test_round_waits_after_min_for_registered_sites(void **state)
+test_round_waits_after_min_clients(void **state)
 {
 	struct test_server	*ts = test_server_new(NULL);
 	struct site		*a = test_register(ts, "site-a", 0);
@@ -318,7 +318,7 @@ test_contact(struct test_server *ts, struct site *site, double now)
 }
 
 static void
-test_removed_site_is_not_waited_for_and_its_update_stands(void **state)
+test_removed_site_is_not_waited_for(void **state)
 {
 	struct test_server	*ts = test_server_new(NULL);
 	struct site		*a = test_register(ts, "site-a", 0);
@@ -463,16 +463,13 @@ main(void)
 		cmocka_unit_test(test_no_token_before_training_starts),
 		cmocka_unit_test(test_autostart_waits_for_min_num_clients),
 		cmocka_unit_test(test_model_is_fetched_once_per_round),
-		cmocka_unit_test(
-		    test_reregistered_site_may_fetch_again_until_it_contributes),
+		cmocka_unit_test(test_site_registered_again_may_fetch_again),
 		cmocka_unit_test(test_update_needs_the_rounds_model),
-		cmocka_unit_test(test_update_for_another_round_or_run_is_refused),
+		cmocka_unit_test(test_stale_round_or_run_is_refused),
 		cmocka_unit_test(test_second_update_in_a_round_is_refused),
-		cmocka_unit_test(
-		    test_round_closes_when_every_live_site_contributed),
-		cmocka_unit_test(test_round_waits_after_min_for_registered_sites),
-		cmocka_unit_test(
-		    test_removed_site_is_not_waited_for_and_its_update_stands),
+		cmocka_unit_test(test_round_closes_when_all_live_sites_sent),
+		cmocka_unit_test(test_round_waits_after_min_clients),
+		cmocka_unit_test(test_removed_site_is_not_waited_for),
 		cmocka_unit_test(test_round_that_cannot_reach_min_says_why),
 		cmocka_unit_test(test_failed_save_keeps_the_round_and_retries),
 		cmocka_unit_test(test_training_finishes_after_num_rounds),
