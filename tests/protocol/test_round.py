@@ -59,17 +59,23 @@ def test_w_round_uses_aggregation_weights(server):
 
 def test_get_model_waits_for_min_clients_then_serves_start_round(server):
     """min_num_clients 2, start_round 5: with one site registered GetModel
-    says "No token" (wait), never OUT_OF_RANGE; once a second site
-    registers, the same site gets round 5's model, the initial one."""
+    says "No token" (wait), never OUT_OF_RANGE, and the state is idle;
+    once a second site registers, the same site gets round 5's model, the
+    initial one, and the state is training round 5."""
     srv = server(min_num_clients=2, start_round=5)
     s1, = srv.registered("site-1")
     expect_status(grpc.StatusCode.RESOURCE_EXHAUSTED, s1.get_model,
                   prefix="No token")
+    status = srv.wait_status("site-1 listed",
+                             lambda st: len(st["sites"]) == 1)
+    assert status["state"] == "idle"
 
     srv.registered("site-2")
     meta, model = s1.get_model()
     assert meta.current_round == 5
     assert_models_equal(model, srv.initial_model)
+    srv.wait_status("training round 5",
+                    lambda st: (st["state"], st["round"]) == ("training", 5))
 
 
 def test_get_model_after_last_round_is_out_of_range(server):

@@ -48,13 +48,16 @@ def test_update_for_previous_round_is_refused(server):
 
 
 def test_second_update_in_a_round_is_refused(server):
-    """site-1's update is accepted; its second one in the same round is
-    refused FAILED_PRECONDITION "Contrib" and the first one stands."""
+    """site-1's update is accepted (status.json's round_sites says so);
+    its second one in the same round is refused FAILED_PRECONDITION
+    "Contrib" and the first one stands."""
     srv = server(min_num_clients=2)
     s1, s2 = srv.registered("site-1", "site-2")
     _, model = s1.get_model()
     first = random_update(model, seed=4)
     s1.submit(first, n_iter=4)
+    srv.wait_status("site-1's update in",
+                    lambda st: st["round_sites"] == ["site-1"])
     second = random_update(model, seed=5, scale=100.0)
     expect_status(FAILED, s1.submit, second, n_iter=4, prefix="Contrib")
 
