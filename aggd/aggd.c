@@ -45,6 +45,13 @@
 
 static volatile sig_atomic_t	 aggd_quit;
 
+/* What the startup kit says: the server and the project's sites. */
+struct aggd_kit {
+	struct server_config	 sc;
+	char			**sites;
+	size_t			 nsites;
+};
+
 struct aggd_links {
 	void		*ctx;
 	struct ipc_link	 requests;	/* ROUTER: netd and admind ask */
@@ -93,21 +100,23 @@ aggd_startup(char *buf, size_t len, const char *workspace, const char *name)
 
 /* aggd_configure - the startup kit and the training configuration */
 static void
-aggd_configure(struct aggd *ag, struct server_config *sc, char ***sites,
-    size_t *nsites, const char *workspace, const char *config)
+aggd_configure(struct aggd *ag, struct aggd_kit *kit, const char *workspace,
+    const char *config)
 {
 	char	 path[PATH_MAX], err[CONFIG_ERR_MAX];
 
+	memset(kit, 0, sizeof(*kit));
 	aggd_startup(path, sizeof(path), workspace, "fed_server.json");
-	if (server_config_load(path, sc, err) == -1)
+	if (server_config_load(path, &kit->sc, err) == -1)
 		fatalx("%s", err);
 	aggd_startup(path, sizeof(path), workspace, "authorization.json");
-	if (project_sites_load(path, sites, nsites, err) == -1)
+	if (project_sites_load(path, &kit->sites, &kit->nsites, err) == -1)
 		fatalx("%s", err);
-	if (train_config_load(config, *sites, *nsites, &ag->cfg, err) == -1)
+	if (train_config_load(config, kit->sites, kit->nsites, &ag->cfg,
+	    err) == -1)
 		fatalx("%s", err);
-	ag->project = sc->name;
-	ag->max_payload = sc->max_receive_message;
+	ag->project = kit->sc.name;
+	ag->max_payload = kit->sc.max_receive_message;
 }
 
 /* aggd_model - the checkpoint's model if usable, else the preload */
@@ -273,18 +282,44 @@ aggd_loop(struct aggd *ag, struct aggd_links *links)
 	}
 }
 
+/* aggd_state - registry, model store and rounds from the configuration */
+static void
+aggd_state(struct aggd *ag, const struct aggd_kit *kit,
+    const char *workspace)
+{
+	struct model	 global;
+	int64_t		 run, round;
+
+	if (model_store_init(&ag->store, workspace,
+	    ag->cfg.keep_round_models) == -1 ||
+	    registry_init(&ag->reg, kit->sites, kit->nsites,
+	    ag->cfg.max_num_clients, ag->cfg.heart_beat_timeout) == -1)
+		fatal("start-up");
+	aggd_model(ag, kit->sc.max_send_message, &global, &run, &round);
+	if (round_init(&ag->round, ag->project, &ag->reg, &ag->cfg,
+	    &ag->store, &ag->notice, &global, run, round) == -1)
+		fatal("round state");
+}
+
+static void
+aggd_free(struct aggd *ag, struct aggd_kit *kit)
+{
+	round_free(&ag->round);
+	registry_free(&ag->reg);
+	model_store_free(&ag->store);
+	train_config_free(&ag->cfg);
+	project_sites_free(kit->sites, kit->nsites);
+	server_config_free(&kit->sc);
+}
+
 int
 main(int argc, char *argv[])
 {
 	const char		*workspace = NULL, *rundir = NULL;
 	const char		*config = NULL;
-	struct server_config	 sc;
+	struct aggd_kit		 kit;
 	struct aggd		 ag;
 	struct aggd_links	 links;
-	struct model		 global;
-	char			**sites = NULL;
-	size_t			 nsites = 0;
-	int64_t			 run, round;
 	int			 ch, autostart = 0, verbose = 0, privileged;
 
 	while ((ch = getopt(argc, argv, "c:r:svw:")) != -1) {
@@ -317,17 +352,8 @@ main(int argc, char *argv[])
 	umask(privileged ? 007 : 077);
 
 	memset(&ag, 0, sizeof(ag));
-	memset(&sc, 0, sizeof(sc));
-	aggd_configure(&ag, &sc, &sites, &nsites, workspace, config);
-	if (model_store_init(&ag.store, workspace,
-	    ag.cfg.keep_round_models) == -1 ||
-	    registry_init(&ag.reg, sites, nsites, ag.cfg.max_num_clients,
-	    ag.cfg.heart_beat_timeout) == -1)
-		fatal("start-up");
-	aggd_model(&ag, sc.max_send_message, &global, &run, &round);
-	if (round_init(&ag.round, ag.project, &ag.reg, &ag.cfg, &ag.store,
-	    &ag.notice, &global, run, round) == -1)
-		fatal("round state");
+	aggd_configure(&ag, &kit, workspace, config);
+	aggd_state(&ag, &kit, workspace);
 	ag.round.autostart = autostart;
 
 	aggd_socket_dir(rundir, privileged);
@@ -335,19 +361,14 @@ main(int argc, char *argv[])
 	aggd_signals();
 	sandbox_enter(seccomp_aggd_rules, seccomp_aggd_nrules);
 	log_info("project %s, %zu sites, run %lld, round %lld (%s), "
-	    "%zu tensors: ready", ag.project, nsites, (long long)run,
-	    (long long)round, round_state_name(&ag.round),
-	    ag.round.global.count);
+	    "%zu tensors: ready", ag.project, kit.nsites,
+	    (long long)ag.round.run, (long long)ag.round.number,
+	    round_state_name(&ag.round), ag.round.global.count);
 
 	aggd_loop(&ag, &links);
 
 	log_info("stopping");
 	aggd_links_close(&links);
-	round_free(&ag.round);
-	registry_free(&ag.reg);
-	model_store_free(&ag.store);
-	train_config_free(&ag.cfg);
-	project_sites_free(sites, nsites);
-	server_config_free(&sc);
+	aggd_free(&ag, &kit);
 	return 0;
 }
