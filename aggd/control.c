@@ -5,6 +5,11 @@
  * and its state, the registered sites with their last contact, the sites
  * whose update is in, and why a round cannot close when it cannot. The
  * other operator requests are not served yet and say so.
+ *
+ * XXX netd and admind connect to the same socket and aggd cannot tell
+ * which one sent a request; that is safe while the only request served
+ * here reads status. Requests that change the training (start, abort)
+ * need admind's own socket, or a check of the peer's uid, first.
  */
 #include <stdio.h>
 #include <stdlib.h>
