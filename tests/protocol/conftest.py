@@ -217,6 +217,12 @@ class Server:
         with open(self.config, "w") as f:
             json.dump(training_config(model_path, self.settings), f,
                       indent=1)
+        # Readable by the daemons' user whatever the umask.
+        for folder in (mmar, os.path.dirname(self.config),
+                       os.path.dirname(model_path)):
+            os.chmod(folder, 0o755)
+        os.chmod(model_path, 0o644)
+        os.chmod(self.config, 0o644)
 
     def _ctl(self, *args, timeout):
         done = subprocess.run([FLSERVERCTL] + list(args),

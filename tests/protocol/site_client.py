@@ -125,10 +125,10 @@ class Site:
                 response_deserializer=reply_class.FromString)
         return self._calls[method]
 
-    def call_raw(self, method, reply_class, request_bytes):
+    def call_raw(self, method, reply_class, request_bytes, metadata=None):
         """Any training RPC with a request given as bytes."""
-        return self._call(method, reply_class)(request_bytes,
-                                                timeout=RPC_TIMEOUT)
+        return self._call(method, reply_class)(
+            request_bytes, timeout=RPC_TIMEOUT, metadata=metadata)
 
     def meta(self, current_round=None):
         meta = fpb.MetaData(project=fpb.Project(name=self.project))

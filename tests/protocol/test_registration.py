@@ -4,6 +4,7 @@ site; Quit ends a token; the project name and max_num_clients are
 checked.
 """
 
+import federated_pb2 as fpb
 import grpc
 
 from model_math import assert_models_equal, expected_model, random_update
@@ -104,3 +105,24 @@ def test_missing_or_malformed_token_is_invalid_argument(server):
     expect_status(UNAUTHENTICATED, s1.heartbeat,
                   token="0" * len(s1.token))
     s1.heartbeat()
+
+
+def test_token_in_metadata_only_is_accepted(server):
+    """A site that sends its token as gRPC metadata x-custom-token, with
+    the message's token field empty, is authenticated by it: Heartbeat
+    and GetModel answer OK; a dead token in the metadata does not."""
+    srv = server(min_num_clients=1)
+    s1, = srv.registered("site-1")
+    live = [("x-custom-token", s1.token)]
+    beat = fpb.Token(client_name="site-1").SerializeToString()
+    s1.call_raw("Heartbeat", fpb.FederatedSummary, beat, metadata=live)
+    reply = s1.call_raw("GetModel", fpb.CurrentModel,
+                        s1.state(token="").SerializeToString(),
+                        metadata=live)
+    assert reply.meta.current_round == 0
+
+    old = s1.token
+    s1.register()
+    expect_status(UNAUTHENTICATED, s1.call_raw, "Heartbeat",
+                  fpb.FederatedSummary, beat,
+                  metadata=[("x-custom-token", old)])

@@ -77,3 +77,23 @@ def test_update_without_fetching_the_model_is_refused(server):
     _, model = s2.get_model()
     expect_status(FAILED, s1.submit, random_update(model, seed=7),
                   n_iter=1, current_round=0, prefix="Contrib")
+
+
+def test_one_round_one_type(server):
+    """site-1 sends weights ("w"); site-2's "delta_w" in the same round is
+    refused INVALID_ARGUMENT naming site-2; its "w" update is then taken
+    and the round averages the two weights."""
+    srv = server(min_num_clients=2)
+    s1, s2 = srv.registered("site-1", "site-2")
+    _, model = s1.get_model()
+    w1 = random_update(model, seed=8, scale=1.0)
+    s1.submit(w1, n_iter=1, update_type="w")
+    _, model2 = s2.get_model()
+    expect_status(grpc.StatusCode.INVALID_ARGUMENT, s2.submit,
+                  random_update(model2, seed=9), n_iter=1,
+                  update_type="delta_w", contains=["site-2"])
+    w2 = random_update(model2, seed=10, scale=1.0)
+    s2.submit(w2, n_iter=3, update_type="w")
+    srv.wait_round(0)
+    assert_models_equal(srv.global_model(), expected_model(
+        srv.initial_model, [(w1, 1), (w2, 3)], update_type="w"))
