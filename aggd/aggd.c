@@ -31,10 +31,11 @@
 #include "sandbox.h"
 
 /*
- * Requests ZeroMQ may queue inside aggd: a few, so that many large
- * updates arriving together wait in netd rather than in aggd's memory.
+ * Requests ZeroMQ may queue inside aggd beyond the one being answered:
+ * one, so that many large updates arriving together wait in netd rather
+ * than in aggd's memory.
  */
-#define AGGD_RCVHWM		2
+#define AGGD_RCVHWM		1
 /* Notices queued for an absent admind before they are dropped. */
 #define AGGD_NOTICE_HWM		64
 #define AGGD_NOTICE_MAX		(1024 * 1024)
@@ -241,6 +242,10 @@ aggd_requests(struct aggd *ag, struct ipc_link *link)
 		if (rv == 1) {
 			aggd_answer(ag, link, &msg);
 			ipc_msg_free(&msg);
+			/* A round may close now: with the request freed, its
+			 * update's copies are not held along with the new
+			 * model. */
+			round_tick(&ag->round, aggd_now());
 		}
 	}
 }

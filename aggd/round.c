@@ -299,7 +299,11 @@ round_may_contribute(struct round *r, struct site *site,
 	return FL_OK;
 }
 
-/* round_contribute - a validated update into the round's sum */
+/*
+ * round_contribute - a validated update into the round's sum. The round
+ * closes at the next round_tick, which the caller runs once the request
+ * and its copies of the update are freed.
+ */
 void
 round_contribute(struct round *r, struct site *site, const struct update *u,
     const char *sha256, double now)
@@ -328,7 +332,6 @@ round_contribute(struct round *r, struct site *site, const struct update *u,
 	    contribution_type_name(u->type), (long long)u->n_iter, weight,
 	    r->ncontributed);
 	notice_round(r->notice, "contribution", r);
-	round_tick(r, now);
 }
 
 /* round_waiting - registered sites whose update is not in */
@@ -416,6 +419,9 @@ round_close(struct round *r, double now)
 	struct model	 next;
 	char		 names[1024];
 
+	/* No more fetches this round: the packed model can go before the
+	 * new one is made. */
+	model_cache_clear(&r->cache);
 	r->closing = 1;
 	if (fedavg_finalize(&r->acc, &r->global, r->type, &next) == -1 ||
 	    round_save(r, &next) == -1) {

@@ -211,7 +211,6 @@ training_register(struct aggd *ag, struct site *site, const void *payload,
 	    "registered again" : NULL);
 	site->last_notice = now;
 	training_summary(ag, rep, site->token, "registered");
-	round_tick(&ag->round, now);
 }
 
 static void

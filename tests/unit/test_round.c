@@ -142,6 +142,7 @@ test_contribute(struct test_server *ts, struct site *site, double d,
 	    "0000000000000000000000000000000000000000000000000000000000000000",
 	    now);
 	model_free(&delta);
+	round_tick(&ts->round, now);
 }
 
 static void
