@@ -38,6 +38,7 @@ def serve(nsites):
     """VmHWM in KiB before and after nsites fetch the model at once."""
     with Aggd(nsites, MODEL_BYTES) as aggd:
         aggd.register_all()
+        aggd.wait_log("round 0 started")
         before = aggd.hwm_kib()
         start = time.monotonic()
         replies = aggd.fetch_all()

@@ -250,6 +250,15 @@ class Aggd:
                 raise RuntimeError("update from %s: %d %s" %
                                    (ids[rid], status, message))
 
+    def wait_log(self, text, timeout=30):
+        """Wait for a log line of aggd's containing text."""
+        deadline = time.monotonic() + timeout
+        while not any(text in line for line in self.log):
+            if time.monotonic() > deadline:
+                raise RuntimeError("aggd never logged %r:\n%s" %
+                                   (text, "\n".join(self.log)))
+            time.sleep(0.02)
+
     def provenance(self, round_number, timeout=60):
         path = os.path.join(self.workspace, "run_1", "provenance",
                             "round_%d.json" % round_number)
