@@ -29,6 +29,8 @@ const struct sandbox_rule seccomp_netd_rules[] = {
 	SANDBOX_ALLOW(getsockname),	/* grpc, ZeroMQ: endpoint names */
 	SANDBOX_ALLOW(getpeername),	/* grpc: the peer's address */
 	SANDBOX_ALLOW(fcntl),		/* O_NONBLOCK, FD_CLOEXEC on new fds */
+	SANDBOX_ALLOW(eventfd2),	/* ZeroMQ: a link reopened after a
+					   peer restarts gets a mailbox */
 
 	/* Moving bytes. */
 	SANDBOX_ALLOW(read),		/* eventfds, wakeup pipes */
