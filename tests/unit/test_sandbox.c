@@ -52,8 +52,14 @@
 #define CHILD_SETUP	5	/* the child could not prepare its test */
 
 /* Test users, in a private copy of /etc/passwd and /etc/group. */
-#define TEST_UID	64011
-#define TEST_GID	64012
+#define TEST_UID	64011	/* flnetd */
+#define TEST_GID	64012	/* flserver */
+#define TEST_AGGD_UID	64013
+#define TEST_ADMIND_UID	64014
+#define TEST_USERS \
+	"flnetd:x:64011:64012::/nonexistent:/usr/sbin/nologin\n" \
+	"flaggd:x:64013:64012::/nonexistent:/usr/sbin/nologin\n" \
+	"fladmind:x:64014:64012::/nonexistent:/usr/sbin/nologin\n"
 
 struct table {
 	const struct sandbox_rule	*rules;
@@ -760,8 +766,7 @@ fake_users(void)
 	char	 path[128];
 
 	snprintf(path, sizeof(path), "%s/passwd", scratch);
-	if (copy_with_line("/etc/passwd", path, "flnetd:x:64011:64012::"
-	    "/nonexistent:/usr/sbin/nologin\n") == -1 ||
+	if (copy_with_line("/etc/passwd", path, TEST_USERS) == -1 ||
 	    mount(path, "/etc/passwd", NULL, MS_BIND, NULL) == -1)
 		return -1;
 	snprintf(path, sizeof(path), "%s/group", scratch);
@@ -771,12 +776,21 @@ fake_users(void)
 	return 0;
 }
 
+/* in_fake_users - a private mount namespace that knows the test users */
 static int
-identity_root_becomes_user(void)
+in_fake_users(void)
 {
 	if (unshare(CLONE_NEWNS) == -1 ||
 	    mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) == -1 ||
 	    fake_users() == -1)
+		return -1;
+	return 0;
+}
+
+static int
+identity_root_becomes_user(void)
+{
+	if (in_fake_users() == -1)
 		return CHILD_SETUP;
 
 	if (sandbox_identity("flnetd") != 1)
@@ -786,6 +800,83 @@ identity_root_becomes_user(void)
 	    getgroups(0, NULL) != 0)
 		return 20;
 	return check_confined(1);
+}
+
+/* appliance_dir - scratch/name/sub as tmpfiles.d makes it, or NULL */
+static const char *
+appliance_dir(const char *name, const char *sub, uid_t uid)
+{
+	static char	 path[128];
+
+	if (sub == NULL)
+		snprintf(path, sizeof(path), "%s/%s", scratch, name);
+	else
+		snprintf(path, sizeof(path), "%s/%s/%s", scratch, name, sub);
+	if (mkdir(path, 0750) == -1 || chown(path, uid, TEST_GID) == -1 ||
+	    chmod(path, 0750) == -1)
+		return NULL;
+	return path;
+}
+
+/* appliance_layout - the runtime folder of the appliance, under name */
+static int
+appliance_layout(const char *name)
+{
+	char		 sock[160];
+	const char	*aggd_dir;
+
+	if (appliance_dir(name, NULL, 0) == NULL ||
+	    appliance_dir(name, "netd", TEST_UID) == NULL ||
+	    (aggd_dir = appliance_dir(name, "aggd", TEST_AGGD_UID)) == NULL)
+		return -1;
+	snprintf(sock, sizeof(sock), "%s/aggd.sock", aggd_dir);
+	make_socket(aggd_dir, "aggd.sock", 0660);
+	if (chown(sock, TEST_AGGD_UID, TEST_GID) == -1 ||
+	    appliance_dir(name, "admind", TEST_ADMIND_UID) == NULL)
+		return -1;
+	return 0;
+}
+
+static int
+appliance_layout_checked(void)
+{
+	char	 path[128];
+
+	if (in_fake_users() == -1 || appliance_layout("app") == -1)
+		return CHILD_SETUP;
+	snprintf(path, sizeof(path), "%s/app", scratch);
+	return sandbox_runtime_dir(path, 1) == 0 ? CHILD_OK : CHILD_WRONG;
+}
+
+static int
+appliance_layout_swapped(void)
+{
+	char	 path[128], admind_dir[160];
+
+	if (in_fake_users() == -1 || appliance_layout("swap") == -1)
+		return CHILD_SETUP;
+	snprintf(path, sizeof(path), "%s/swap", scratch);
+	snprintf(admind_dir, sizeof(admind_dir), "%s/admind", path);
+	if (chown(admind_dir, TEST_AGGD_UID, TEST_GID) == -1)
+		return CHILD_SETUP;
+	return sandbox_runtime_dir(path, 1) == -1 ? CHILD_OK : CHILD_WRONG;
+}
+
+static void
+test_appliance_runtime_dir_accepted(void **state)
+{
+	if (geteuid() != 0)
+		skip();
+	assert_exit(run_child(NULL, appliance_layout_checked), CHILD_OK);
+}
+
+static void
+test_appliance_folder_of_another_daemon_refused(void **state)
+{
+	if (geteuid() != 0)
+		skip();
+	assert_exit(run_child(NULL, appliance_layout_swapped), CHILD_OK);
+	assert_non_null(strstr(child_log, "admind belongs to uid 64013"));
 }
 
 static void *
@@ -927,6 +1018,9 @@ main(void)
 		cmocka_unit_test(test_daemon_folder_group_writable_refused),
 		cmocka_unit_test(test_socket_open_to_others_refused),
 		cmocka_unit_test(test_parent_writable_by_others_refused),
+		cmocka_unit_test(test_appliance_runtime_dir_accepted),
+		cmocka_unit_test(
+		    test_appliance_folder_of_another_daemon_refused),
 		cmocka_unit_test(test_identity_refuses_missing_user_as_root),
 		cmocka_unit_test(test_identity_clears_a_users_capabilities),
 		cmocka_unit_test(
