@@ -74,7 +74,10 @@ int	sandbox_identity(const char *user);
 /*
  * Refuse (-1, logged with the path and the reason) a private key that
  * is not a regular file owned by the running user, or that its group or
- * others could read or write. 0 when it is fit to use.
+ * others could read or write (an ACL granting anyone else access shows
+ * in the group bits). 0 when it is fit to use. A key owned by root is
+ * refused too: past sandbox_identity no daemon runs as root, and could
+ * not read such a key without it being open to others.
  */
 int	sandbox_check_private_key(const char *path);
 
