@@ -3,8 +3,9 @@
  *
  *	admind -w WORKSPACE -r RUNDIR [-v]
  *
- * Binds RUNDIR/admind/admind.sock, where netd brings admin requests and
- * aggd sends its notices, and connects to aggd to ask for its status.
+ * Binds RUNDIR/admind/admind.sock, where netd brings admin requests, and
+ * RUNDIR/admind/notice.sock, where aggd sends its notices, and connects
+ * to aggd's control socket to ask for its status.
  * Writes WORKSPACE/state/status.json whenever the view changes, at most
  * a few times a second. No network socket, ever. SIGTERM or SIGINT: the
  * last view is written and admind exits.
@@ -34,7 +35,8 @@
 
 struct admind {
 	void		*ctx;
-	struct ipc_link	 router;	/* netd's requests, aggd's notices */
+	struct ipc_link	 console;	/* ROUTER: netd's admin traffic */
+	struct ipc_link	 notices;	/* ROUTER: aggd's notices */
 	struct ipc_link	 aggd;		/* admind's requests to aggd */
 	struct query	 query;
 	struct status	 status;
@@ -105,16 +107,18 @@ admind_rundir(const char *rundir, int privileged)
 }
 
 static void
-admind_open(struct admind *ad, const char *rundir)
+admind_open(struct admind *ad, const char *rundir, int privileged)
 {
 	if ((ad->ctx = zmq_ctx_new()) == NULL)
 		fatalx("zmq_ctx_new: %s", zmq_strerror(errno));
 	if (ipc_path(ad->sock_path, sizeof(ad->sock_path), rundir,
-	    "admind") == -1 ||
-	    ipc_bind(&ad->router, ad->ctx, rundir, "admind",
-	    ADMIND_MAX_PAYLOAD) == -1)
+	    IPC_CONSOLE) == -1 ||
+	    ipc_bind(&ad->console, ad->ctx, rundir, IPC_CONSOLE,
+	    ADMIND_MAX_PAYLOAD, -1, sandbox_peer_uid("netd", privileged)) == -1 ||
+	    ipc_bind(&ad->notices, ad->ctx, rundir, IPC_NOTICE,
+	    ADMIND_MAX_PAYLOAD, -1, sandbox_peer_uid("aggd", privileged)) == -1)
 		fatalx("cannot serve under %s", rundir);
-	if (ipc_connect_immediate(&ad->aggd, ad->ctx, rundir, "aggd",
+	if (ipc_connect_immediate(&ad->aggd, ad->ctx, rundir, IPC_CONTROL,
 	    ADMIND_AGGD_MAX_PAYLOAD) == -1)
 		fatalx("cannot link to aggd under %s", rundir);
 	if (query_init(&ad->query, ad->ctx, &ad->aggd) == -1)
@@ -126,7 +130,8 @@ admind_close(struct admind *ad)
 {
 	query_close(&ad->query);
 	ipc_close(&ad->aggd);
-	ipc_close(&ad->router);
+	ipc_close(&ad->console);
+	ipc_close(&ad->notices);
 	zmq_ctx_term(ad->ctx);
 	status_free(&ad->status);
 	close(ad->sigfd);
@@ -169,37 +174,36 @@ admind_notice(struct admind *ad, struct ipc_msg *msg)
 		status_round_notice(&ad->status, payload, len, wall);
 }
 
-/*
- * admind_router - what arrives on admind's own socket.
- * XXX netd and aggd both connect here and ZeroMQ cannot tell them apart,
- * so a compromised netd could forge notices; they only feed the
- * operator's view, never a decision, and aggd stays the authority.
- */
+/* admind_console - netd's requests: the console and the relay to sites */
 static void
-admind_router(struct admind *ad)
+admind_console(struct admind *ad)
 {
 	struct ipc_msg	 msg;
 	int		 i, rc;
 
 	for (i = 0; i < ADMIND_BATCH; i++) {
-		if ((rc = ipc_recv(&ad->router, &msg, ZMQ_DONTWAIT)) == 0)
+		if ((rc = ipc_recv(&ad->console, &msg, ZMQ_DONTWAIT)) == 0)
 			return;
 		if (rc == -1)
 			continue;
-		switch (msg.env->kind) {
-		case FLIPC__KIND__NOTICE_SITE:
-		case FLIPC__KIND__NOTICE_ROUND:
-			admind_notice(ad, &msg);
-			break;
-		case FLIPC__KIND__REPLY:
-			log_warnx("dropped a reply to a request admind never "
-			    "made (request %llu)",
-			    (unsigned long long)msg.env->request_id);
-			break;
-		default:
-			request_refuse(&ad->router, &msg);
-			break;
-		}
+		request_refuse(&ad->console, &msg);
+		ipc_msg_free(&msg);
+	}
+}
+
+/* admind_notices - what aggd tells about sites and rounds */
+static void
+admind_notices(struct admind *ad)
+{
+	struct ipc_msg	 msg;
+	int		 i, rc;
+
+	for (i = 0; i < ADMIND_BATCH; i++) {
+		if ((rc = ipc_recv(&ad->notices, &msg, ZMQ_DONTWAIT)) == 0)
+			return;
+		if (rc == -1)
+			continue;
+		admind_notice(ad, &msg);
 		ipc_msg_free(&msg);
 	}
 }
@@ -256,31 +260,32 @@ admind_timeout(const struct admind *ad, double now)
 static void
 admind_loop(struct admind *ad)
 {
-	zmq_pollitem_t	 items[4];
+	zmq_pollitem_t	 items[5];
 	double		 now;
 
 	for (;;) {
 		memset(items, 0, sizeof(items));
-		items[0].socket = ad->router.sock;
-		items[0].events = ZMQ_POLLIN;
-		items[1].socket = ad->aggd.sock;
-		items[1].events = ZMQ_POLLIN;
-		items[2].socket = ad->query.monitor;
-		items[2].events = ZMQ_POLLIN;
-		items[3].fd = ad->sigfd;
-		items[3].events = ZMQ_POLLIN;
-		if (zmq_poll(items, 4, admind_timeout(ad,
+		items[0].socket = ad->console.sock;
+		items[1].socket = ad->notices.sock;
+		items[2].socket = ad->aggd.sock;
+		items[3].socket = ad->query.monitor;
+		items[4].fd = ad->sigfd;
+		for (size_t i = 0; i < 5; i++)
+			items[i].events = ZMQ_POLLIN;
+		if (zmq_poll(items, 5, admind_timeout(ad,
 		    admind_now())) == -1 && errno != EINTR)
 			fatalx("zmq_poll: %s", zmq_strerror(errno));
 
-		if ((items[3].revents & ZMQ_POLLIN) && admind_stop(ad))
+		if ((items[4].revents & ZMQ_POLLIN) && admind_stop(ad))
 			break;
 		now = admind_now();
-		if (items[2].revents & ZMQ_POLLIN)
+		if (items[3].revents & ZMQ_POLLIN)
 			query_monitor(&ad->query, now);
 		if (items[0].revents & ZMQ_POLLIN)
-			admind_router(ad);
+			admind_console(ad);
 		if (items[1].revents & ZMQ_POLLIN)
+			admind_notices(ad);
+		if (items[2].revents & ZMQ_POLLIN)
 			admind_aggd(ad, now);
 		query_tick(&ad->query, &ad->aggd, now);
 		admind_flush(ad, now, 0);
@@ -322,7 +327,7 @@ main(int argc, char *argv[])
 	ad.sigfd = admind_signals();
 	admind_workspace(&ad, workspace);
 	admind_rundir(rundir, privileged);
-	admind_open(&ad, rundir);
+	admind_open(&ad, rundir, privileged);
 	sandbox_enter(seccomp_admind_rules, seccomp_admind_nrules);
 
 	log_info("serving %s; ready", ad.sock_path);

@@ -7,8 +7,9 @@
  * project's name and message limits, authorization.json for its sites)
  * and the training configuration CONFIG, loads the global model (the
  * checkpoint in WORKSPACE/state/aggd.json if there is a usable one, else
- * ckpt_preload_path), binds RUNDIR/aggd/aggd.sock for netd's and admind's
- * requests and connects to admind for notices. With -s training starts
+ * ckpt_preload_path), binds RUNDIR/aggd/aggd.sock for netd's site
+ * requests and RUNDIR/aggd/control.sock for admind's, and connects to
+ * admind's notice socket. With -s training starts
  * by itself once min_num_clients sites have registered.
  *
  * One thread: requests are answered in order, and timers (dead sites,
@@ -39,6 +40,7 @@
 /* Notices queued for an absent admind before they are dropped. */
 #define AGGD_NOTICE_HWM		64
 #define AGGD_NOTICE_MAX		(1024 * 1024)
+#define AGGD_CONTROL_MAX	(1024 * 1024)
 /* Milliseconds between timer runs when no request comes. */
 #define AGGD_TICK_MS		200
 /* Requests answered before timers get a turn. */
@@ -55,7 +57,8 @@ struct aggd_kit {
 
 struct aggd_links {
 	void		*ctx;
-	struct ipc_link	 requests;	/* ROUTER: netd and admind ask */
+	struct ipc_link	 requests;	/* ROUTER: netd's site requests */
+	struct ipc_link	 control;	/* ROUTER: admind's requests */
 	struct ipc_link	 admind;	/* DEALER: notices */
 };
 
@@ -169,16 +172,19 @@ aggd_socket_dir(const char *rundir, int privileged)
 
 static void
 aggd_links_open(struct aggd_links *links, struct aggd *ag,
-    const char *rundir)
+    const char *rundir, int privileged)
 {
 	int	 hwm = AGGD_NOTICE_HWM, timeout = 0;
 
 	if ((links->ctx = zmq_ctx_new()) == NULL)
 		fatalx("zmq_ctx_new: %s", zmq_strerror(errno));
-	if (ipc_bind_hwm(&links->requests, links->ctx, rundir, "aggd",
-	    ag->max_payload, AGGD_RCVHWM) == -1)
-		fatalx("cannot serve on %s/aggd", rundir);
-	if (ipc_connect(&links->admind, links->ctx, rundir, "admind",
+	if (ipc_bind(&links->requests, links->ctx, rundir, IPC_TRAINING,
+	    ag->max_payload, AGGD_RCVHWM,
+	    sandbox_peer_uid("netd", privileged)) == -1 ||
+	    ipc_bind(&links->control, links->ctx, rundir, IPC_CONTROL,
+	    AGGD_CONTROL_MAX, -1, sandbox_peer_uid("admind", privileged)) == -1)
+		fatalx("cannot serve under %s/aggd", rundir);
+	if (ipc_connect(&links->admind, links->ctx, rundir, IPC_NOTICE,
 	    AGGD_NOTICE_MAX) == -1)
 		fatalx("cannot connect to admind under %s", rundir);
 	/* Existing pipes take these at once; a notice never blocks aggd. */
@@ -192,6 +198,7 @@ static void
 aggd_links_close(struct aggd_links *links)
 {
 	ipc_close(&links->requests);
+	ipc_close(&links->control);
 	ipc_close(&links->admind);
 	zmq_ctx_term(links->ctx);
 }
@@ -210,7 +217,7 @@ aggd_answer(struct aggd *ag, struct ipc_link *link, struct ipc_msg *msg)
 	case FLIPC__KIND__REGISTER ... FLIPC__KIND__SUBMIT_VALIDATION_RESULTS:
 		training_request(ag, msg->env, payload, len, aggd_now(), &rep);
 		break;
-	case FLIPC__KIND__SERVER_STATUS ... FLIPC__KIND__RESOLVE_TOKEN:
+	case FLIPC__KIND__SERVER_STATUS ... FLIPC__KIND__VALIDATION_RESULTS:
 		control_request(ag, msg->env, payload, len, &rep);
 		break;
 	case FLIPC__KIND__REPLY:
@@ -269,19 +276,23 @@ aggd_drain(struct ipc_link *link)
 static void
 aggd_loop(struct aggd *ag, struct aggd_links *links)
 {
-	zmq_pollitem_t	 items[2];
+	zmq_pollitem_t	 items[3];
 
 	while (!aggd_quit) {
 		memset(items, 0, sizeof(items));
 		items[0].socket = links->requests.sock;
 		items[0].events = ZMQ_POLLIN;
-		items[1].socket = links->admind.sock;
+		items[1].socket = links->control.sock;
 		items[1].events = ZMQ_POLLIN;
-		if (zmq_poll(items, 2, AGGD_TICK_MS) == -1 && errno != EINTR)
+		items[2].socket = links->admind.sock;
+		items[2].events = ZMQ_POLLIN;
+		if (zmq_poll(items, 3, AGGD_TICK_MS) == -1 && errno != EINTR)
 			fatalx("zmq_poll: %s", zmq_strerror(errno));
 		if (items[0].revents & ZMQ_POLLIN)
 			aggd_requests(ag, &links->requests);
 		if (items[1].revents & ZMQ_POLLIN)
+			aggd_requests(ag, &links->control);
+		if (items[2].revents & ZMQ_POLLIN)
 			aggd_drain(&links->admind);
 		round_tick(&ag->round, aggd_now());
 	}
@@ -362,7 +373,7 @@ main(int argc, char *argv[])
 	ag.round.autostart = autostart;
 
 	aggd_socket_dir(rundir, privileged);
-	aggd_links_open(&links, &ag, rundir);
+	aggd_links_open(&links, &ag, rundir, privileged);
 	aggd_signals();
 	sandbox_enter(seccomp_aggd_rules, seccomp_aggd_nrules);
 	log_info("project %s, %zu sites, run %lld, round %lld (%s), "

@@ -1,8 +1,8 @@
 /*
  * ipc - the ZeroMQ links between flserver's daemons.
  *
- * See ipc.h for the message layout. This file does not decide who talks
- * to whom; each daemon opens the links it needs.
+ * See ipc.h for the message layout. The table of sockets below is the
+ * whole of who talks to whom; each daemon opens the links it needs.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -12,15 +12,52 @@
 #include "ipc.h"
 #include "log.h"
 
-int
-ipc_path(char *buf, size_t len, const char *rundir, const char *daemon)
-{
-	int	 n;
+/* Where each socket lives, who binds it, who may connect, what it carries. */
+static const struct ipc_socket_info {
+	const char	*dir;
+	const char	*file;
+	const char	*binder;
+	const char	*peer;
+	int		 first_kind, last_kind;
+} ipc_sockets[IPC_NSOCKETS] = {
+	[IPC_TRAINING] = { "aggd", "aggd.sock", "aggd", "netd",
+	    FLIPC__KIND__REGISTER, FLIPC__KIND__SUBMIT_VALIDATION_RESULTS },
+	[IPC_CONTROL] = { "aggd", "control.sock", "aggd", "admind",
+	    FLIPC__KIND__SERVER_STATUS, FLIPC__KIND__VALIDATION_RESULTS },
+	[IPC_CONSOLE] = { "admind", "admind.sock", "admind", "netd",
+	    FLIPC__KIND__ADMIN_RETRIEVE, FLIPC__KIND__ADMIN_COMMAND },
+	[IPC_NOTICE] = { "admind", "notice.sock", "admind", "aggd",
+	    FLIPC__KIND__NOTICE_SITE, FLIPC__KIND__NOTICE_ROUND },
+};
 
-	n = snprintf(buf, len, "%s/%s/%s.sock", rundir, daemon, daemon);
+const char *
+ipc_socket_name(enum ipc_socket which)
+{
+	return ipc_sockets[which].file;
+}
+
+const char *
+ipc_socket_binder(enum ipc_socket which)
+{
+	return ipc_sockets[which].binder;
+}
+
+const char *
+ipc_socket_peer(enum ipc_socket which)
+{
+	return ipc_sockets[which].peer;
+}
+
+int
+ipc_path(char *buf, size_t len, const char *rundir, enum ipc_socket which)
+{
+	const struct ipc_socket_info	*info = &ipc_sockets[which];
+	int				 n;
+
+	n = snprintf(buf, len, "%s/%s/%s", rundir, info->dir, info->file);
 	if (n < 0 || (size_t)n >= len || (size_t)n >= IPC_PATH_MAX) {
-		log_warnx("ipc path for %s under %s is too long (max %d bytes)",
-		    daemon, rundir, IPC_PATH_MAX - 1);
+		log_warnx("ipc path of %s under %s is too long (max %d bytes)",
+		    info->file, rundir, IPC_PATH_MAX - 1);
 		return -1;
 	}
 	return 0;
@@ -28,7 +65,7 @@ ipc_path(char *buf, size_t len, const char *rundir, const char *daemon)
 
 /* ipc_open - a socket with the options every link shares */
 static int
-ipc_open(struct ipc_link *link, void *ctx, int type, const char *daemon,
+ipc_open(struct ipc_link *link, void *ctx, int type, const char *peer,
     size_t max_payload, int rcvhwm)
 {
 	int64_t	 maxmsg = (int64_t)(max_payload + IPC_ENVELOPE_MAX);
@@ -36,49 +73,50 @@ ipc_open(struct ipc_link *link, void *ctx, int type, const char *daemon,
 
 	memset(link, 0, sizeof(*link));
 	if ((link->sock = zmq_socket(ctx, type)) == NULL) {
-		log_warnx("zmq_socket for %s: %s", daemon, zmq_strerror(errno));
+		log_warnx("zmq_socket for %s: %s", peer, zmq_strerror(errno));
 		return -1;
 	}
 	/* Terminating a context must never wait for an absent peer. */
 	zmq_setsockopt(link->sock, ZMQ_LINGER, &linger, sizeof(linger));
 	if (zmq_setsockopt(link->sock, ZMQ_MAXMSGSIZE, &maxmsg,
 	    sizeof(maxmsg)) == -1) {
-		log_warnx("ZMQ_MAXMSGSIZE for %s: %s", daemon,
+		log_warnx("ZMQ_MAXMSGSIZE for %s: %s", peer,
 		    zmq_strerror(errno));
-		zmq_close(link->sock);
-		link->sock = NULL;
+		ipc_close(link);
 		return -1;
 	}
 	if (rcvhwm >= 0 && zmq_setsockopt(link->sock, ZMQ_RCVHWM, &rcvhwm,
 	    sizeof(rcvhwm)) == -1) {
-		log_warnx("ZMQ_RCVHWM for %s: %s", daemon, zmq_strerror(errno));
-		zmq_close(link->sock);
-		link->sock = NULL;
+		log_warnx("ZMQ_RCVHWM for %s: %s", peer, zmq_strerror(errno));
+		ipc_close(link);
 		return -1;
 	}
 	link->router = type == ZMQ_ROUTER;
 	link->max_payload = max_payload;
-	link->peer = daemon;
+	link->peer = peer;
 	return 0;
 }
 
 int
 ipc_bind(struct ipc_link *link, void *ctx, const char *rundir,
-    const char *daemon, size_t max_payload)
-{
-	return ipc_bind_hwm(link, ctx, rundir, daemon, max_payload, -1);
-}
-
-int
-ipc_bind_hwm(struct ipc_link *link, void *ctx, const char *rundir,
-    const char *daemon, size_t max_payload, int rcvhwm)
+    enum ipc_socket which, size_t max_payload, int rcvhwm, uid_t peer_uid)
 {
 	char	 path[IPC_PATH_MAX + 8], endpoint[IPC_PATH_MAX + 16];
+	int	 uid = (int)peer_uid;
 
-	if (ipc_path(path, sizeof(path), rundir, daemon) == -1)
+	if (ipc_path(path, sizeof(path), rundir, which) == -1)
 		return -1;
-	if (ipc_open(link, ctx, ZMQ_ROUTER, daemon, max_payload, rcvhwm) == -1)
+	if (ipc_open(link, ctx, ZMQ_ROUTER, ipc_sockets[which].peer,
+	    max_payload, rcvhwm) == -1)
 		return -1;
+	link->socket = which;
+	if (peer_uid != (uid_t)-1 && zmq_setsockopt(link->sock,
+	    ZMQ_IPC_FILTER_UID, &uid, sizeof(uid)) == -1) {
+		log_warnx("ZMQ_IPC_FILTER_UID on %s: %s", path,
+		    zmq_strerror(errno));
+		ipc_close(link);
+		return -1;
+	}
 	snprintf(endpoint, sizeof(endpoint), "ipc://%s", path);
 	if (zmq_bind(link->sock, endpoint) == -1) {
 		log_warnx("bind %s: %s", path, zmq_strerror(errno));
@@ -91,20 +129,22 @@ ipc_bind_hwm(struct ipc_link *link, void *ctx, const char *rundir,
 /* ipc_dial - a DEALER, options set before it connects */
 static int
 ipc_dial(struct ipc_link *link, void *ctx, const char *rundir,
-    const char *daemon, size_t max_payload, int immediate)
+    enum ipc_socket which, size_t max_payload, int immediate)
 {
-	char	 path[IPC_PATH_MAX + 8], endpoint[IPC_PATH_MAX + 16];
-	int	 sndtimeo = 0;
+	char		 path[IPC_PATH_MAX + 8], endpoint[IPC_PATH_MAX + 16];
+	const char	*peer = ipc_sockets[which].binder;
+	int		 sndtimeo = 0;
 
-	if (ipc_path(path, sizeof(path), rundir, daemon) == -1)
+	if (ipc_path(path, sizeof(path), rundir, which) == -1)
 		return -1;
-	if (ipc_open(link, ctx, ZMQ_DEALER, daemon, max_payload, -1) == -1)
+	if (ipc_open(link, ctx, ZMQ_DEALER, peer, max_payload, -1) == -1)
 		return -1;
+	link->socket = which;
 	if (immediate && (zmq_setsockopt(link->sock, ZMQ_IMMEDIATE,
 	    &immediate, sizeof(immediate)) == -1 ||
 	    zmq_setsockopt(link->sock, ZMQ_SNDTIMEO, &sndtimeo,
 	    sizeof(sndtimeo)) == -1)) {
-		log_warnx("socket options for %s: %s", daemon,
+		log_warnx("socket options for %s: %s", peer,
 		    zmq_strerror(errno));
 		ipc_close(link);
 		return -1;
@@ -120,16 +160,16 @@ ipc_dial(struct ipc_link *link, void *ctx, const char *rundir,
 
 int
 ipc_connect(struct ipc_link *link, void *ctx, const char *rundir,
-    const char *daemon, size_t max_payload)
+    enum ipc_socket which, size_t max_payload)
 {
-	return ipc_dial(link, ctx, rundir, daemon, max_payload, 0);
+	return ipc_dial(link, ctx, rundir, which, max_payload, 0);
 }
 
 int
 ipc_connect_immediate(struct ipc_link *link, void *ctx, const char *rundir,
-    const char *daemon, size_t max_payload)
+    enum ipc_socket which, size_t max_payload)
 {
-	return ipc_dial(link, ctx, rundir, daemon, max_payload, 1);
+	return ipc_dial(link, ctx, rundir, which, max_payload, 1);
 }
 
 void
@@ -262,6 +302,17 @@ ipc_kind_known(int kind)
 	    kind) != NULL;
 }
 
+/* ipc_kind_allowed - requests that belong on a bound socket, else replies */
+static int
+ipc_kind_allowed(const struct ipc_link *link, int kind)
+{
+	const struct ipc_socket_info	*info = &ipc_sockets[link->socket];
+
+	if (!link->router)
+		return kind == FLIPC__KIND__REPLY;
+	return kind >= info->first_kind && kind <= info->last_kind;
+}
+
 int
 ipc_recv(struct ipc_link *link, struct ipc_msg *msg, int flags)
 {
@@ -299,6 +350,12 @@ ipc_recv(struct ipc_link *link, struct ipc_msg *msg, int flags)
 	if (!ipc_kind_known(msg->env->kind)) {
 		log_warnx("dropped a message from %s: unknown kind %d",
 		    link->peer, msg->env->kind);
+		goto drop;
+	}
+	if (!ipc_kind_allowed(link, msg->env->kind)) {
+		log_warnx("dropped a message from %s on %s: kind %d does not "
+		    "belong there", link->peer, ipc_socket_name(link->socket),
+		    msg->env->kind);
 		goto drop;
 	}
 	return 1;

@@ -9,11 +9,15 @@
  * closing the connection. A malformed envelope or an unknown kind is
  * refused here, so that handlers only ever see well-formed requests.
  *
- * Sockets live in per-daemon folders under one runtime folder:
- * RUNDIR/aggd/aggd.sock, RUNDIR/admind/admind.sock.
+ * There are four sockets, each bound by one daemon for one peer daemon
+ * and a fixed set of kinds (doc/layout.md, "Who may send what"); a kind
+ * that does not belong on a socket is refused here too. They live in
+ * per-daemon folders under one runtime folder.
  */
 #ifndef FL_IPC_H
 #define FL_IPC_H
+
+#include <sys/types.h>
 
 #include <stddef.h>
 #include <stdint.h>
@@ -27,11 +31,20 @@
 /* Room for the envelope frame beyond the largest payload. */
 #define IPC_ENVELOPE_MAX	4096
 
+enum ipc_socket {
+	IPC_TRAINING,	/* RUNDIR/aggd/aggd.sock: netd's site requests */
+	IPC_CONTROL,	/* RUNDIR/aggd/control.sock: admind's requests */
+	IPC_CONSOLE,	/* RUNDIR/admind/admind.sock: netd's admin traffic */
+	IPC_NOTICE,	/* RUNDIR/admind/notice.sock: aggd's notices */
+	IPC_NSOCKETS
+};
+
 struct ipc_link {
 	void		*sock;
-	int		 router;	/* messages carry a routing id */
+	enum ipc_socket	 socket;
+	int		 router;	/* bound: messages carry a routing id */
 	size_t		 max_payload;
-	const char	*peer;		/* "aggd", "admind", "netd": for logs */
+	const char	*peer;		/* the daemon at the other end: logs */
 };
 
 struct ipc_msg {
@@ -44,21 +57,22 @@ struct ipc_msg {
 /* Called when ZeroMQ is done with a payload passed to ipc_send. */
 typedef void	 ipc_free_fn(void *data, void *hint);
 
-int	ipc_path(char *buf, size_t len, const char *rundir, const char *daemon);
+int	ipc_path(char *buf, size_t len, const char *rundir, enum ipc_socket);
 
-/* A ROUTER bound at RUNDIR/daemon/daemon.sock. */
-int	ipc_bind(struct ipc_link *, void *ctx, const char *rundir,
-	    const char *daemon, size_t max_payload);
 /*
- * The same with a receive high-water mark in messages (-1: ZeroMQ's
- * default). ZeroMQ copies it into the listener when the socket binds, so
+ * A ROUTER bound at the socket's path, for its peer daemon only.
+ * rcvhwm is a receive high-water mark in messages (-1: ZeroMQ's
+ * default); ZeroMQ copies it into the listener when the socket binds, so
  * setting it afterwards does not reach the peers that connect later.
+ * peer_uid, unless (uid_t)-1, is the only uid that may connect (checked
+ * by ZeroMQ with SO_PEERCRED); the folder's permissions are the first
+ * line, since a second bind would silently steal the path.
  */
-int	ipc_bind_hwm(struct ipc_link *, void *ctx, const char *rundir,
-	    const char *daemon, size_t max_payload, int rcvhwm);
-/* A DEALER connected to the ROUTER of daemon. */
+int	ipc_bind(struct ipc_link *, void *ctx, const char *rundir,
+	    enum ipc_socket, size_t max_payload, int rcvhwm, uid_t peer_uid);
+/* A DEALER connected to the socket; it only ever receives replies. */
 int	ipc_connect(struct ipc_link *, void *ctx, const char *rundir,
-	    const char *daemon, size_t max_payload);
+	    enum ipc_socket, size_t max_payload);
 /*
  * The same, but ZeroMQ queues nothing while daemon is not connected
  * (ZMQ_IMMEDIATE) and never blocks a send (ZMQ_SNDTIMEO 0): ipc_send
@@ -66,8 +80,14 @@ int	ipc_connect(struct ipc_link *, void *ctx, const char *rundir,
  * back, and zmq_poll reports ZMQ_POLLOUT only while daemon is there.
  */
 int	ipc_connect_immediate(struct ipc_link *, void *ctx, const char *rundir,
-	    const char *daemon, size_t max_payload);
+	    enum ipc_socket, size_t max_payload);
 void	ipc_close(struct ipc_link *);
+
+/* "aggd.sock" and the like, for logs. */
+const char	*ipc_socket_name(enum ipc_socket);
+/* The daemon that binds the socket and the one that connects to it. */
+const char	*ipc_socket_binder(enum ipc_socket);
+const char	*ipc_socket_peer(enum ipc_socket);
 
 /*
  * Send env and payload. With free_fn the payload is handed to ZeroMQ

@@ -491,3 +491,20 @@ sandbox_enter(const struct sandbox_rule *rules, size_t nrules)
 }
 
 #endif
+
+uid_t
+sandbox_peer_uid(const char *daemon, int privileged)
+{
+	struct passwd	*pw;
+	char		 user[64];
+
+	if (!privileged)
+		return (uid_t)-1;
+	if ((size_t)snprintf(user, sizeof(user), "fl%s", daemon) >=
+	    sizeof(user))
+		fatalx("daemon name %s is too long", daemon);
+	if ((pw = getpwnam(user)) == NULL)
+		fatalx("user %s does not exist: create it (the package does)",
+		    user);
+	return pw->pw_uid;
+}

@@ -19,6 +19,8 @@
 #ifndef FL_SANDBOX_H
 #define FL_SANDBOX_H
 
+#include <sys/types.h>
+
 #include <stddef.h>
 
 #include <seccomp.h>
@@ -70,6 +72,14 @@ extern const size_t			seccomp_admind_nrules;
  * applies), 0 when it runs as an ordinary user (a test, the demo).
  */
 int	sandbox_identity(const char *user);
+
+/*
+ * The uid that may connect to a socket whose peer is daemon ("netd",
+ * "aggd", "admind"): its appliance user's when privileged, else
+ * (uid_t)-1 for "any" (an ordinary user's daemons all share one uid).
+ * Fatal when the user does not exist. Call it before sandbox_enter.
+ */
+uid_t	sandbox_peer_uid(const char *daemon, int privileged);
 
 /*
  * Refuse (-1, logged with the path and the reason) a private key that

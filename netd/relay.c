@@ -57,6 +57,9 @@ struct relay_pending {
 TAILQ_HEAD(relay_list, relay_pending);
 
 static const char *const relay_names[RELAY_NDAEMONS] = { "aggd", "admind" };
+static const enum ipc_socket relay_sockets[RELAY_NDAEMONS] = {
+	IPC_TRAINING, IPC_CONSOLE
+};
 
 static struct {
 	pthread_mutex_t		 lock;
@@ -103,7 +106,7 @@ relay_link_open(enum relay_daemon d)
 	int	 linger = 0;
 
 	if (ipc_connect_immediate(&relay.links[d], relay.ctx, relay.rundir,
-	    relay_names[d], relay.max_payload) == -1)
+	    relay_sockets[d], relay.max_payload) == -1)
 		return -1;
 	snprintf(endpoint, sizeof(endpoint), "inproc://relay-%s-%u",
 	    relay_names[d], relay.generation++);
