@@ -25,6 +25,11 @@
 
 #define CONFIG_MESSAGE_DEFAULT	((size_t)1 << 30)	/* Clara's 1 GB */
 #define CONFIG_ADMIN_PORT	8003
+/* A command with a whole MMAR in it; admind takes no more. */
+#define CONFIG_ADMIN_MAX	((long long)64 << 20)
+#define CONFIG_ADMIN_MIN	((long long)1 << 20)
+#define CONFIG_ADMIN_IDLE	30
+#define CONFIG_ADMIN_CNS_MAX	1024
 #define CONFIG_AGGREGATOR	"ModelAggregator"
 
 /* Where one file's settings are read from, for error messages. */
@@ -315,12 +320,63 @@ config_admin(struct config_src *src, json_t *server,
 	return 0;
 }
 
+/* config_admin_cns - the admins the admin port accepts, by CN */
+static int
+config_admin_cns(struct config_src *src, json_t *server,
+    struct server_config *sc)
+{
+	json_t	*list, *v;
+	size_t	 i, n;
+
+	if ((list = json_object_get(server, "admin_cns")) == NULL)
+		return 0;
+	n = json_is_array(list) ? json_array_size(list) : 0;
+	if (n == 0 || n > CONFIG_ADMIN_CNS_MAX)
+		return config_fail(src, "admin_cns: expected a list of 1 to "
+		    "%d admin names", CONFIG_ADMIN_CNS_MAX);
+	if ((sc->admin_cns = calloc(n, sizeof(*sc->admin_cns))) == NULL)
+		return config_fail(src, "admin_cns: out of memory");
+	json_array_foreach(list, i, v) {
+		if (config_string(src, v, "admin_cns[]",
+		    &sc->admin_cns[i]) == -1)
+			return -1;
+		sc->nadmin_cns++;
+	}
+	return 0;
+}
+
+/* config_admin_limits - the admin port's size and idle limits */
+static int
+config_admin_limits(struct config_src *src, json_t *server,
+    struct server_config *sc)
+{
+	json_t		*v;
+	long long	 n;
+
+	sc->admin_max_transmission = (size_t)CONFIG_ADMIN_MAX;
+	sc->admin_idle_timeout = CONFIG_ADMIN_IDLE;
+	if ((v = json_object_get(server, "admin_max_transmission")) != NULL) {
+		if (config_int(src, v, "admin_max_transmission",
+		    CONFIG_ADMIN_MIN, CONFIG_ADMIN_MAX, &n) == -1)
+			return -1;
+		sc->admin_max_transmission = (size_t)n;
+	}
+	if ((v = json_object_get(server, "admin_idle_timeout")) != NULL) {
+		if (config_int(src, v, "admin_idle_timeout", 1, 3600,
+		    &n) == -1)
+			return -1;
+		sc->admin_idle_timeout = (int)n;
+	}
+	return 0;
+}
+
 static int
 config_server(struct config_src *src, struct server_config *sc)
 {
 	static const char *const known[] = { "name", "service",
 	    "ssl_private_key", "ssl_cert", "ssl_root_cert", "admin_host",
-	    "admin_port", "admin_storage", NULL };
+	    "admin_port", "admin_storage", "admin_cns",
+	    "admin_max_transmission", "admin_idle_timeout", NULL };
 	json_t	*servers, *server;
 
 	servers = json_object_get(src->root, "servers");
@@ -341,7 +397,9 @@ config_server(struct config_src *src, struct server_config *sc)
 	    config_tls_path(src, server, "ssl_cert", &sc->ssl_cert) == -1 ||
 	    config_tls_path(src, server, "ssl_root_cert",
 	    &sc->ssl_root_cert) == -1 ||
-	    config_admin(src, server, sc) == -1)
+	    config_admin(src, server, sc) == -1 ||
+	    config_admin_cns(src, server, sc) == -1 ||
+	    config_admin_limits(src, server, sc) == -1)
 		return -1;
 	return 0;
 }
@@ -378,6 +436,9 @@ server_config_free(struct server_config *sc)
 	free(sc->ssl_root_cert);
 	free(sc->admin_host);
 	free(sc->admin_storage);
+	while (sc->nadmin_cns > 0)
+		free(sc->admin_cns[--sc->nadmin_cns]);
+	free(sc->admin_cns);
 	memset(sc, 0, sizeof(*sc));
 }
 

@@ -27,6 +27,10 @@ struct server_config {
 	char	*admin_host;
 	int	 admin_port;
 	char	*admin_storage;
+	char	**admin_cns;		/* admins accepted; none: any admin */
+	size_t	 nadmin_cns;
+	size_t	 admin_max_transmission; /* bytes of one command, 64 MiB */
+	int	 admin_idle_timeout;	/* seconds without a byte, 30 */
 };
 
 struct aggregation_weight {
@@ -50,7 +54,11 @@ struct train_config {
 	int			 keep_round_models;	/* model_saver.args */
 };
 
-/* Defaults of 1 GB as Clara's; paths resolved against the file's folder. */
+/*
+ * Message limits default to 1 GB as Clara's; paths are resolved against
+ * the file's folder. admin_max_transmission is 1 to 64 MiB: admind
+ * takes no larger command.
+ */
 int	server_config_load(const char *path, struct server_config *,
 	    char err[CONFIG_ERR_MAX]);
 void	server_config_free(struct server_config *);
