@@ -2,7 +2,9 @@
 #
 #   make            build every program into build/
 #   make demo       a real federated training run (installs what is missing)
-#   make check      every test: unit, protocol, end to end
+#   make check      every test: unit, protocol, end to end, the bad-input
+#                   catalog, a sanitizer build, valgrind, fuzz smoke runs
+#   make fuzz       each libFuzzer target for FUZZ_SECONDS (300)
 #   make install    install into DESTDIR/PREFIX
 #
 # Sources are picked up by folder: every .c in common/ goes into
@@ -19,9 +21,13 @@ WARN	:= -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
 	   -Wmissing-prototypes -Wformat=2 -Wformat-security -Wvla \
 	   -Wpointer-arith -Wno-unused-parameter
 OPT	?= -O2 -g
-CFLAGS	+= -std=c11 -D_GNU_SOURCE $(OPT) $(WARN) $(HARDEN) \
-	   -I$(B)/proto -Icommon
-LDFLAGS	+= -pie -Wl,-z,relro,-z,now -Wl,-z,noexecstack -Wl,--as-needed
+# Sanitizer builds (make sanitize, make fuzz) set these, in their own B.
+SANITIZE	?=
+CFLAGS_EXTRA	?=
+CFLAGS	+= -std=c11 -D_GNU_SOURCE $(OPT) $(SANITIZE) \
+	   $(WARN) $(HARDEN) $(CFLAGS_EXTRA) -I$(B)/proto -Icommon
+LDFLAGS	+= -pie -Wl,-z,relro,-z,now -Wl,-z,noexecstack -Wl,--as-needed \
+	   $(SANITIZE)
 
 PKGS_COMMON	:= libprotobuf-c libzmq jansson libpcre2-8 libarchive \
 		   libcrypto libseccomp libcap-ng
@@ -44,6 +50,7 @@ NETD_O		:= $(patsubst %.c,$(OBJ)/%.o,$(wildcard netd/*.c))
 AGGD_O		:= $(patsubst %.c,$(OBJ)/%.o,$(wildcard aggd/*.c))
 ADMIND_O	:= $(patsubst %.c,$(OBJ)/%.o,$(wildcard admind/*.c))
 CLIENT_O	:= $(patsubst %.c,$(OBJ)/%.o,$(wildcard client/*.c))
+FLADMIN_O	:= $(patsubst %.c,$(OBJ)/%.o,$(wildcard tools/fladmin*.c))
 UNIT_SRC	:= $(wildcard tests/unit/test_*.c)
 UNIT_BIN	:= $(patsubst tests/unit/%.c,$(B)/tests/%,$(UNIT_SRC))
 
@@ -52,7 +59,7 @@ AGGD_LIB_O	:= $(filter-out $(OBJ)/aggd/aggd.o,$(AGGD_O))
 ADMIND_LIB_O	:= $(filter-out $(OBJ)/admind/admind.o,$(ADMIND_O))
 NETD_LIB_O	:= $(filter-out $(OBJ)/netd/netd.o,$(NETD_O))
 
-PROGRAMS	:= $(B)/netd $(B)/aggd $(B)/admind $(B)/flsite
+PROGRAMS	:= $(B)/netd $(B)/aggd $(B)/admind $(B)/flsite $(B)/fladmin
 
 all: $(PROGRAMS) $(B)/py/federated_pb2.py
 
@@ -86,7 +93,7 @@ $(B)/py/federated_pb2.py: $(PROTOS:%=proto/%.proto) | $(DEPS_STAMP)
 
 # Generated code is not ours to warn about.
 $(PROTO_O): %.o: %.c
-	$(CC) -std=c11 $(OPT) $(HARDEN) -I$(B)/proto -c $< -o $@
+	$(CC) -std=c11 $(OPT) $(SANITIZE) $(HARDEN) -I$(B)/proto -c $< -o $@
 
 $(OBJ)/%.o: %.c $(PROTO_C) | $(DEPS_STAMP)
 	@mkdir -p $(dir $@)
@@ -109,6 +116,11 @@ $(B)/admind: $(ADMIND_O) $(OBJ)/policy/seccomp_admind.o \
 $(B)/flsite: $(CLIENT_O) $(B)/libflcommon.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS_GRPC) $(LIBS_COMMON) -lpthread
 
+# The admin console: OpenSSL for TLS, libedit for the prompt.
+$(B)/fladmin: $(FLADMIN_O) $(B)/libflcommon.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(shell pkg-config --libs libedit libssl) \
+	    $(LIBS_COMMON)
+
 $(B)/tests/%: tests/unit/%.c $(AGGD_LIB_O) $(ADMIND_LIB_O) \
     $(B)/libflcommon.a
 	@mkdir -p $(dir $@)
@@ -118,6 +130,35 @@ $(B)/tests/%: tests/unit/%.c $(AGGD_LIB_O) $(ADMIND_LIB_O) \
 
 unit: $(UNIT_BIN)
 	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t; done
+
+# libFuzzer targets, built by make fuzz into build/fuzz (B=build/fuzz).
+FUZZ_SRC	:= $(wildcard tests/fuzz/fuzz_*.c)
+FUZZERS		:= $(patsubst tests/fuzz/%.c,$(B)/fuzzers/%,$(FUZZ_SRC))
+FUZZ_SECONDS	?= 300
+SAN_FLAGS	:= -fsanitize=address,undefined -fno-sanitize-recover=all \
+		   -fno-omit-frame-pointer
+# clang checks vprintf-style wrappers that gcc lets pass.
+CLANG_WARN	:= -Wno-format-nonliteral
+FUZZ_MAKE	= $(MAKE) B=build/fuzz CC=clang OPT="-O1 -g" \
+		  SANITIZE="-fsanitize=fuzzer-no-link $(SAN_FLAGS)" \
+		  CFLAGS_EXTRA="$(CLANG_WARN)"
+
+$(B)/fuzzers/%: tests/fuzz/%.c $(AGGD_LIB_O) $(ADMIND_LIB_O) \
+    $(B)/libflcommon.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(CFLAGS_PKGS) $(LDFLAGS) -fsanitize=fuzzer -o $@ $< \
+	    $(AGGD_LIB_O) $(ADMIND_LIB_O) $(B)/libflcommon.a $(LIBS_COMMON)
+
+fuzzers: $(FUZZERS)
+
+fuzz:
+	+$(FUZZ_MAKE) fuzzers
+	sh tests/fuzz/run-fuzzers build/fuzz $(FUZZ_SECONDS)
+
+# A few seconds each: a target that no longer builds or crashes at once.
+fuzz-smoke:
+	+$(FUZZ_MAKE) fuzzers
+	sh tests/fuzz/run-fuzzers build/fuzz 5
 
 protocol: all
 	cd tests/protocol && /usr/bin/python3 -m pytest -q -p no:cacheprovider
@@ -135,7 +176,7 @@ bench: all
 install: all
 	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/bin
 	install -m 0755 $(B)/netd $(B)/aggd $(B)/admind $(DESTDIR)$(PREFIX)/sbin
-	install -m 0755 $(B)/flsite tools/flprovision \
+	install -m 0755 $(B)/flsite $(B)/fladmin tools/flprovision \
 	    packaging/flserverctl $(DESTDIR)$(PREFIX)/bin
 	install -d $(DESTDIR)$(PREFIX)/share/flserver
 	install -m 0644 policy/authorization.json \
@@ -144,7 +185,8 @@ install: all
 clean:
 	rm -rf $(B)
 
-.PHONY: all deps unit protocol check demo bench install clean
+.PHONY: all deps unit protocol check demo bench install clean \
+	fuzzers fuzz fuzz-smoke
 .DELETE_ON_ERROR:
 
 -include $(shell find $(B) -name '*.d' 2>/dev/null)
