@@ -674,10 +674,77 @@ config_preload(struct config_src *src, struct train_config *tc)
 	return 0;
 }
 
+/* Each server type by its name here and by Clara's class name. */
+static const struct {
+	const char		*name;
+	const char		*clara;
+	enum server_type	 type;
+} config_server_types[] = {
+	{ "federated", "FederatedServer", SERVER_FEDERATED },
+	{ "round_robin", "RoundRobinFederatedServer", SERVER_ROUND_ROBIN },
+	{ "validation_only", "TestFederatedServer", SERVER_VALIDATION_ONLY },
+};
+
+#define CONFIG_NSERVER_TYPES						\
+	(sizeof(config_server_types) / sizeof(config_server_types[0]))
+
+/* config_server_type - how rounds run, cross-site validation, the seed
+ * of the round-robin order */
+static int
+config_server_type(struct config_src *src, struct train_config *tc)
+{
+	json_t		*v;
+	const char	*name;
+	long long	 seed;
+	size_t		 i;
+
+	if (config_setting(src, "server_type", &v) == -1)
+		return -1;
+	if (v != NULL) {
+		name = json_is_string(v) ? json_string_value(v) : "";
+		for (i = 0; i < CONFIG_NSERVER_TYPES; i++)
+			if (strcmp(name, config_server_types[i].name) == 0 ||
+			    strcmp(name, config_server_types[i].clara) == 0)
+				break;
+		if (i == CONFIG_NSERVER_TYPES)
+			return config_fail(src, "server_type: expected "
+			    "\"federated\", \"round_robin\" or "
+			    "\"validation_only\"");
+		tc->server_type = config_server_types[i].type;
+	}
+	if (config_setting(src, "cross_site_validation", &v) == -1)
+		return -1;
+	if (v != NULL && !json_is_boolean(v))
+		return config_fail(src, "cross_site_validation: expected true "
+		    "or false");
+	tc->cross_site_validation = json_is_true(v);
+	if (config_setting(src, "round_robin_seed", &v) == -1 ||
+	    (v != NULL && config_int(src, v, "round_robin_seed", 0,
+	    LLONG_MAX, &seed) == -1))
+		return -1;
+	if (v != NULL) {
+		tc->has_round_robin_seed = 1;
+		tc->round_robin_seed = (uint64_t)seed;
+	}
+	return 0;
+}
+
+const char *
+train_config_server_type(const struct train_config *tc)
+{
+	size_t	 i;
+
+	for (i = 0; i < CONFIG_NSERVER_TYPES; i++)
+		if (config_server_types[i].type == tc->server_type)
+			return config_server_types[i].name;
+	return "federated";
+}
+
 #define CONFIG_TRAIN_KEYS						\
 	"min_num_clients", "max_num_clients", "wait_after_min_clients",	\
 	"heart_beat_timeout", "start_round", "num_rounds", "exclude_vars", \
-	"ckpt_preload_path"
+	"ckpt_preload_path", "server_type", "round_robin_seed",		\
+	"cross_site_validation"
 
 /* config_train_layout - find servers[0]; warn about keys we ignore */
 static int
@@ -727,6 +794,7 @@ train_config_load(const char *path, char *const *sites, size_t nsites,
 	    config_rounds(&src, tc) == 0 &&
 	    config_aggregator(&src, sites, nsites, tc) == 0 &&
 	    config_saver(&src, tc) == 0 &&
+	    config_server_type(&src, tc) == 0 &&
 	    config_preload(&src, tc) == 0)
 		rc = 0;
 	config_close(&src);

@@ -33,6 +33,14 @@ struct server_config {
 	int	 admin_idle_timeout;	/* seconds without a byte, 30 */
 };
 
+/* How rounds run: Clara's FederatedServer, RoundRobinFederatedServer,
+ * TestFederatedServer. */
+enum server_type {
+	SERVER_FEDERATED,		/* every site trains, updates averaged */
+	SERVER_ROUND_ROBIN,		/* the model goes from site to site */
+	SERVER_VALIDATION_ONLY		/* no rounds: cross-site validation */
+};
+
 struct aggregation_weight {
 	char	*site;
 	double	 weight;
@@ -52,6 +60,10 @@ struct train_config {
 	struct aggregation_weight *weights;
 	size_t			 nweights;
 	int			 keep_round_models;	/* model_saver.args */
+	enum server_type	 server_type;		/* federated */
+	int			 cross_site_validation;	/* false */
+	int			 has_round_robin_seed;
+	uint64_t		 round_robin_seed;	/* else random */
 };
 
 /*
@@ -71,6 +83,8 @@ void	server_config_free(struct server_config *);
 int	train_config_load(const char *path, char *const *sites, size_t nsites,
 	    struct train_config *, char err[CONFIG_ERR_MAX]);
 void	train_config_free(struct train_config *);
+/* "federated", "round_robin" or "validation_only". */
+const char *train_config_server_type(const struct train_config *);
 /* 1 if name matches exclude_vars (searched, not anchored), else 0. */
 int	train_config_excluded(const struct train_config *, const char *name);
 /* The aggregation weight of site: 1.0 when the map does not name it. */
