@@ -1,13 +1,20 @@
 #!/bin/sh
-# check-hardening - every program flserver builds is a PIE with full
-# RELRO, a stack canary, a non-executable stack and FORTIFY_SOURCE, as
-# checksec reads them. A program with nothing to fortify (checksec's
-# "fortify-able" 0) counts as fortified: checksec says "no" for it.
-# Fails naming each program and what it lacks.
+# check-hardening - every program flserver builds and installs is a PIE
+# with full RELRO, a stack canary, a non-executable stack and
+# FORTIFY_SOURCE, as checksec reads them. A program with nothing to
+# fortify (checksec's "fortify-able" 0) counts as fortified: checksec
+# says "no" for it. Fails naming each program and what it lacks, or that
+# it was not built.
 set -eu
 
 top=$(cd "$(dirname "$0")/../.." && pwd)
+# Built by every make; the tools only once their sources exist.
 PROGRAMS="netd aggd admind flsite"
+TOOLS="fladmin flaudit"
+
+for tool in $TOOLS; do
+	[ ! -f "$top/tools/$tool.c" ] || PROGRAMS="$PROGRAMS $tool"
+done
 
 if ! command -v checksec >/dev/null 2>&1; then
 	echo "check-hardening: checksec is missing (Debian package checksec)" >&2
