@@ -160,12 +160,21 @@ fuzz-smoke:
 	+$(FUZZ_MAKE) fuzzers
 	sh tests/fuzz/run-fuzzers build/fuzz 5
 
-protocol: all
+# Started by root, the daemons become the appliance's users: make them.
+users: $(DEPS_STAMP)
+	@if [ "$$(id -u)" -eq 0 ]; then sh packaging/create-users; fi
+
+protocol: all users
 	cd tests/protocol && /usr/bin/python3 -m pytest -q -p no:cacheprovider
 
-check: all unit protocol
+# The systemd units' exposure, and the programs' hardening.
+units: all
+	sh tests/units/check-units.sh
+	sh tests/units/check-hardening.sh
 
-demo: all
+check: all unit units protocol
+
+demo: all users
 	/usr/bin/python3 examples/demo.py
 
 # Benchmarks: each starts its own daemons and prints its figures.
@@ -181,11 +190,12 @@ install: all
 	install -d $(DESTDIR)$(PREFIX)/share/flserver
 	install -m 0644 policy/authorization.json \
 	    $(DESTDIR)$(PREFIX)/share/flserver
+	install -m 0755 packaging/create-users $(DESTDIR)$(PREFIX)/share/flserver
 
 clean:
 	rm -rf $(B)
 
-.PHONY: all deps unit protocol check demo bench install clean \
+.PHONY: all deps users unit units protocol check demo bench install clean \
 	fuzzers fuzz fuzz-smoke
 .DELETE_ON_ERROR:
 
