@@ -25,11 +25,11 @@
 /* fladmin_kit.c: the admin's startup kit. */
 struct fladmin_kit {
 	char	*folder;
-	char	*user;		/* CN of client.crt: the admin's email */
+	char	*user;		/* CN of client.crt, an email */
 	char	*project;
-	char	*host;		/* the admin port's host, as the kit names it */
+	char	*host;		/* the admin port's host */
 	int	 port;
-	char	*cert;		/* paths, resolved against the folder */
+	char	*cert;		/* resolved against the folder */
 	char	*key;
 	char	*ca;
 };
@@ -39,7 +39,8 @@ int	kit_load(const char *folder, struct fladmin_kit *,
 void	kit_free(struct fladmin_kit *);
 
 /* fladmin_wire.c: one transmission each way over one TLS connection. */
-SSL_CTX	*wire_context(const struct fladmin_kit *, char err[FLADMIN_ERR_MAX]);
+SSL_CTX	*wire_context(const struct fladmin_kit *,
+	    char err[FLADMIN_ERR_MAX]);
 /* A transmission of one document holding a command and maybe a token. */
 char	*wire_request(const char *command, const char *token, size_t *len,
 	    char err[FLADMIN_ERR_MAX]);
@@ -50,7 +51,7 @@ char	*wire_exchange(SSL_CTX *, const struct fladmin_kit *,
 
 /* fladmin_reply.c: the items of an answer, and how they are shown. */
 struct fladmin_reply {
-	json_t	*items;		/* every document's items, in order */
+	json_t	*items;		/* all documents' items */
 };
 
 int	reply_parse(const char *bytes, size_t len, struct fladmin_reply *,

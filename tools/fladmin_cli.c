@@ -28,7 +28,7 @@
 struct fladmin_cli {
 	EditLine			*el;
 	History				*hist;
-	char				*path;	/* NULL: history not saved */
+	char				*path;	/* NULL: not saved */
 	const struct fladmin_session	*session;
 	char				*line;
 	int				 save_warned;

@@ -56,7 +56,8 @@ local_run(struct fladmin_session *s, const struct local_command *c,
     const char *line)
 {
 	enum local_result	 result;
-	char			*copy, *word, *last, *argv[LOCAL_ARGS_MAX + 1];
+	char			*argv[LOCAL_ARGS_MAX + 1];
+	char			*copy, *word, *last;
 	int			 argc = 0;
 
 	if ((copy = strdup(line)) == NULL) {

@@ -35,9 +35,10 @@ session_wipe(char **secret)
 	*secret = NULL;
 }
 
-/* session_tty_line - a line from the terminal, echo off */
+/* session_tty_line - a line from the terminal, echo off before the
+ * prompt shows, so that nothing typed after it is echoed */
 static ssize_t
-session_tty_line(int fd, char *buf, size_t size)
+session_tty_line(int fd, const char *prompt, char *buf, size_t size)
 {
 	struct termios	 saved, quiet;
 	size_t		 n = 0;
@@ -51,10 +52,11 @@ session_tty_line(int fd, char *buf, size_t size)
 	quiet.c_lflag |= ECHONL;
 	if (tcsetattr(fd, TCSAFLUSH, &quiet) == -1)
 		return -1;
+	(void)!write(fd, prompt, strlen(prompt));
 	while ((r = read(fd, &c, 1)) == 1 || (r == -1 && errno == EINTR)) {
 		if (r == -1)
 			continue;
-		if (c == '\n')
+		if (c == '\n' || c == '\r')
 			break;
 		if (n + 1 < size)
 			buf[n++] = c;
@@ -70,7 +72,8 @@ static char *
 session_ask_password(const char *user, char err[FLADMIN_ERR_MAX])
 {
 	sigset_t	 block, saved;
-	char		 buf[SESSION_PASSWORD_MAX], *password = NULL;
+	char		 buf[SESSION_PASSWORD_MAX], prompt[128];
+	char		*password = NULL;
 	int		 fd;
 
 	if ((fd = open("/dev/tty", O_RDWR | O_CLOEXEC | O_NOCTTY)) == -1) {
@@ -78,7 +81,7 @@ session_ask_password(const char *user, char err[FLADMIN_ERR_MAX])
 		    "password from; set %s", SESSION_PASSWORD_ENV);
 		return NULL;
 	}
-	dprintf(fd, "Password for %s: ", user);
+	snprintf(prompt, sizeof(prompt), "Password for %s: ", user);
 
 	/* An interrupt now would leave the terminal without echo: it
 	 * waits until the terminal is restored. */
@@ -90,7 +93,7 @@ session_ask_password(const char *user, char err[FLADMIN_ERR_MAX])
 	sigaddset(&block, SIGTERM);
 	sigprocmask(SIG_BLOCK, &block, &saved);
 	errno = 0;
-	if (session_tty_line(fd, buf, sizeof(buf)) == -1)
+	if (session_tty_line(fd, prompt, buf, sizeof(buf)) == -1)
 		snprintf(err, FLADMIN_ERR_MAX, "cannot read the password: %s",
 		    errno != 0 ? strerror(errno) : "end of input");
 	else if ((password = strdup(buf)) == NULL)

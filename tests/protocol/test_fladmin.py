@@ -15,6 +15,8 @@ a well-formed answer.
 
 import json
 import os
+import pty
+import select
 import shutil
 import socket
 import ssl
@@ -470,6 +472,98 @@ def test_history_holds_commands_but_no_password_or_token(admin_port, kit,
     assert PASSWORD not in done.stdout + done.stderr
     assert all(token not in done.stdout + done.stderr
                for token in port.issued)
+
+
+class Terminal:
+    """fladmin on a pseudo-terminal, as an operator types at it."""
+
+    def __init__(self, kit_dir, *args, env=None, home="/nonexistent"):
+        environment = dict(os.environ, HOME=home, TERM="xterm")
+        environment.pop("FLADMIN_PASSWORD", None)
+        environment.update(env or {})
+        self.pid, self.fd = pty.fork()
+        if self.pid == 0:
+            os.execve(FLADMIN, [FLADMIN, "-k", kit_dir] + list(args),
+                      environment)
+        self.seen = b""
+
+    def expect(self, wanted, timeout=RUN_TIMEOUT):
+        """Read until wanted shows; returns what came since the last
+        call."""
+        deadline = time.monotonic() + timeout
+        start = len(self.seen)
+        while wanted.encode() not in self.seen[start:]:
+            left = deadline - time.monotonic()
+            assert left > 0, "no %r in %r" % (wanted, self.seen[start:])
+            if select.select([self.fd], [], [], left)[0]:
+                try:
+                    chunk = os.read(self.fd, 4096)
+                except OSError:
+                    chunk = b""
+                assert chunk, "fladmin ended: %r" % self.seen[start:]
+                self.seen += chunk
+        return self.seen[start:].decode(errors="replace")
+
+    def type(self, keys):
+        os.write(self.fd, keys.encode())
+
+    def close(self):
+        """Wait for the end; returns the exit status."""
+        deadline = time.monotonic() + RUN_TIMEOUT
+        while time.monotonic() < deadline:
+            pid, status = os.waitpid(self.pid, os.WNOHANG)
+            if pid == self.pid:
+                os.close(self.fd)
+                return os.waitstatus_to_exitcode(status)
+            if select.select([self.fd], [], [], 0.1)[0]:
+                try:
+                    self.seen += os.read(self.fd, 4096)
+                except OSError:
+                    pass
+        os.kill(self.pid, 9)
+        os.waitpid(self.pid, 0)
+        os.close(self.fd)
+        raise AssertionError("fladmin did not end: %r" % self.seen)
+
+
+def test_tab_completes_the_server_commands_and_the_console_ones(
+        admin_port, kit):
+    """Completion knows the "command" column of the server's _commands
+    table and the console's own commands."""
+    port = admin_port({
+        "_commands": [table(["scope", "command", "description"],
+                            ["training", "check_status", "status"],
+                            ["training", "set_timeout", "timeout"])],
+        "check_status server": [text("string", "fine")]})
+    term = Terminal(kit(port.port))
+    try:
+        term.expect("> ")
+        term.type("che\t")
+        term.expect("ck_status ")
+        term.type("server\r")
+        term.expect("fine")
+        term.type("inf\t")
+        term.expect("o ")
+        term.type("\r")
+        term.expect("login: certificate")
+        term.type("bye\r")
+    finally:
+        assert term.close() == 0
+    assert port.commands()[1:] == ["_commands", "check_status server"]
+
+
+def test_password_typed_on_the_terminal_is_not_echoed(admin_port, kit):
+    port = admin_port({"check_status server": [text("string", "fine")]})
+    term = Terminal(kit(port.port), "-u", "operator", "-c",
+                    "check_status server")
+    try:
+        term.expect("Password for operator: ")
+        term.type(PASSWORD + "\r")
+        term.expect("fine")
+    finally:
+        assert term.close() == 0
+    assert PASSWORD.encode() not in term.seen
+    assert port.commands()[0] == "_login operator " + PASSWORD
 
 
 def test_kit_without_its_configuration_is_refused(tmp_path):
