@@ -59,7 +59,8 @@ AGGD_LIB_O	:= $(filter-out $(OBJ)/aggd/aggd.o,$(AGGD_O))
 ADMIND_LIB_O	:= $(filter-out $(OBJ)/admind/admind.o,$(ADMIND_O))
 NETD_LIB_O	:= $(filter-out $(OBJ)/netd/netd.o,$(NETD_O))
 
-PROGRAMS	:= $(B)/netd $(B)/aggd $(B)/admind $(B)/flsite $(B)/fladmin
+PROGRAMS	:= $(B)/netd $(B)/aggd $(B)/admind $(B)/flsite $(B)/fladmin \
+		   $(B)/flaudit
 
 all: $(PROGRAMS) $(B)/py/federated_pb2.py
 
@@ -120,6 +121,12 @@ $(B)/flsite: $(CLIENT_O) $(B)/libflcommon.a
 $(B)/fladmin: $(FLADMIN_O) $(B)/libflcommon.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(shell pkg-config --libs libedit libssl) \
 	    $(LIBS_COMMON)
+
+# The auditor's offline check of admind's audit trail; its test runs it.
+$(B)/flaudit: $(OBJ)/tools/flaudit.o $(B)/libflcommon.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS_COMMON)
+
+$(B)/tests/test_audit: $(B)/flaudit
 
 $(B)/tests/%: tests/unit/%.c $(AGGD_LIB_O) $(ADMIND_LIB_O) \
     $(B)/libflcommon.a
@@ -185,8 +192,8 @@ bench: all
 install: all
 	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/bin
 	install -m 0755 $(B)/netd $(B)/aggd $(B)/admind $(DESTDIR)$(PREFIX)/sbin
-	install -m 0755 $(B)/flsite $(B)/fladmin tools/flprovision \
-	    packaging/flserverctl $(DESTDIR)$(PREFIX)/bin
+	install -m 0755 $(B)/flsite $(B)/fladmin $(B)/flaudit \
+	    tools/flprovision packaging/flserverctl $(DESTDIR)$(PREFIX)/bin
 	install -d $(DESTDIR)$(PREFIX)/share/flserver
 	install -m 0644 policy/authorization.json \
 	    $(DESTDIR)$(PREFIX)/share/flserver

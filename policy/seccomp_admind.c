@@ -42,7 +42,10 @@ const struct sandbox_rule seccomp_admind_rules[] = {
 	SANDBOX_ALLOW(newfstatat),	/* glibc's stat, lstat, fstat */
 	SANDBOX_ALLOW(lseek),		/* stdio */
 	SANDBOX_ALLOW(getdents64),	/* readdir: listing the workspace */
-	SANDBOX_ALLOW(fsync),		/* status and audit reach the disk */
+	SANDBOX_ALLOW(fsync),		/* status and uploads reach the disk */
+	SANDBOX_ALLOW(fdatasync),	/* each audit record, before answering */
+	SANDBOX_ALLOW(ftruncate),	/* a half-written audit record cut off */
+	SANDBOX_ALLOW(pwrite64),	/* state/audit.head, rewritten in place */
 	SANDBOX_ALLOW(rename),		/* status.json replaced whole */
 	SANDBOX_ALLOW(unlink),		/* a half-written temporary file */
 	SANDBOX_ALLOW(mkdir),		/* transfer/, run_N/ on deploy */
@@ -63,7 +66,7 @@ const struct sandbox_rule seccomp_admind_rules[] = {
 	/* Time, randomness, who we are. */
 	SANDBOX_ALLOW(clock_gettime),	/* when the vDSO cannot answer */
 	SANDBOX_ALLOW(gettimeofday),
-	SANDBOX_ALLOW(getrandom),	/* session tokens, mkstemp */
+	SANDBOX_ALLOW(getrandom),	/* tokens, audit event ids, mkstemp */
 	SANDBOX_ALLOW(getpid),		/* ZeroMQ checks it was not forked */
 	SANDBOX_ALLOW(gettid),
 
