@@ -27,10 +27,10 @@ struct server_config {
 	char	*admin_host;
 	int	 admin_port;
 	char	*admin_storage;
-	char	**admin_cns;		/* admins accepted; none: any admin */
+	char	**admin_cns;		/* admins accepted; none: any */
 	size_t	 nadmin_cns;
-	size_t	 admin_max_transmission; /* bytes of one command, 64 MiB */
-	int	 admin_idle_timeout;	/* seconds without a byte, 30 */
+	size_t	 admin_max_transmission; /* one command: 64 MiB */
+	int	 admin_idle_timeout;	/* seconds without a byte: 30 */
 };
 
 /* How rounds run: Clara's FederatedServer, RoundRobinFederatedServer,

@@ -1,16 +1,16 @@
 /*
  * netd - the only flserver daemon on the network.
  *
- * It terminates TLS and gRPC on the training port and relays each
- * request, undecoded, to aggd or admind over ZeroMQ, stamped with the
- * identity of the site that the TLS handshake verified. Everything it
- * reads from disk (fed_server.json, its certificate and key, the
- * project's root CA) is read before it serves: after start-up netd opens
- * no file.
+ * It terminates TLS and gRPC on the training port, and TLS on the admin
+ * port, and relays each request or console command, undecoded, to aggd
+ * or admind over ZeroMQ, stamped with the identity of the site or admin
+ * that the TLS handshake verified. Everything it reads from disk
+ * (fed_server.json, its certificate and key, the project's root CA) is
+ * read before it serves: after start-up netd opens no file, under a
+ * seccomp filter (policy/seccomp_netd.c).
  *
  * usage: netd -w WORKSPACE -r RUNDIR [-v] [-t SECONDS]
  */
-#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 
@@ -25,10 +25,13 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "admin_port.h"
 #include "config.h"
 #include "grpc_server.h"
 #include "log.h"
 #include "relay.h"
+#include "sandbox.h"
+#include "tls_policy.h"
 
 /* PEM files are small; anything larger is not what the kit holds. */
 #define NETD_PEM_MAX	(1024 * 1024)
@@ -125,36 +128,22 @@ netd_forget(char *buf)
 }
 
 /*
- * netd_rundir - RUNDIR must not be writable by others, since a socket
- * path bound by someone else would steal netd's requests; RUNDIR/netd
- * is netd's own.
+ * netd_rundir - a socket path bound by someone else would steal netd's
+ * requests: the runtime folder must be closed to others. RUNDIR/netd is
+ * netd's own; the appliance's packaging makes it, netd does otherwise.
  */
 static void
-netd_rundir(const char *rundir)
+netd_rundir(const char *rundir, int privileged)
 {
-	char		 path[PATH_MAX];
-	struct stat	 st;
-
-	if (stat(rundir, &st) == -1)
-		fatal("%s", rundir);
-	if (!S_ISDIR(st.st_mode))
-		fatalx("%s: not a directory", rundir);
-	if ((st.st_mode & 022) != 0 ||
-	    (st.st_uid != 0 && st.st_uid != geteuid()))
-		fatalx("%s: writable by others or owned by another user",
-		    rundir);
+	char	 path[PATH_MAX];
 
 	if (snprintf(path, sizeof(path), "%s/netd", rundir) >=
 	    (int)sizeof(path))
 		fatalx("%s: path too long", rundir);
-	if (mkdir(path, 0700) == -1 && errno != EEXIST)
+	if (!privileged && mkdir(path, 0700) == -1 && errno != EEXIST)
 		fatal("%s", path);
-	if (lstat(path, &st) == -1)
-		fatal("%s", path);
-	if (!S_ISDIR(st.st_mode) || st.st_uid != geteuid() ||
-	    (st.st_mode & 022) != 0)
-		fatalx("%s: not a directory of ours, or writable by others",
-		    path);
+	if (sandbox_runtime_dir(rundir, privileged) == -1)
+		fatalx("refusing to run with runtime folder %s", rundir);
 }
 
 /* netd_literal - 1 if host is an IPv4 address or a bracketed IPv6 one */
@@ -237,7 +226,10 @@ netd_config(const char *workspace, struct server_config *conf)
 		fatalx("%s: message limits must be positive", path);
 }
 
-/* netd_max_payload - the larger of the two limits, as grpc sees them */
+/*
+ * netd_max_payload - what the relay's links carry: the larger of the two
+ * message limits, as grpc sees them, or an admin command.
+ */
 static size_t
 netd_max_payload(const struct server_config *conf)
 {
@@ -246,19 +238,63 @@ netd_max_payload(const struct server_config *conf)
 	n = conf->max_send_message;
 	if (conf->max_receive_message > n)
 		n = conf->max_receive_message;
-	return n > INT_MAX ? INT_MAX : n;
+	if (n > INT_MAX)
+		n = INT_MAX;
+	if (conf->admin_max_transmission > n)
+		n = conf->admin_max_transmission;
+	return n;
 }
 
 /* netd_pems_read - the key, the certificate and the root CA, in memory */
 static void
 netd_pems_read(const struct server_config *conf, struct netd_pems *pems)
 {
+	if (sandbox_check_private_key(conf->ssl_private_key) == -1)
+		fatalx("refusing to use the server's private key");
 	pems->key = netd_read_pem(conf->ssl_private_key, 1);
 	pems->cert = netd_read_pem(conf->ssl_cert, 0);
 	pems->root = netd_read_pem(conf->ssl_root_cert, 0);
 }
 
-/* netd_listen - open the training port; grpc keeps its own PEM copies */
+/*
+ * netd_tls_policy - grpc core takes its TLS 1.2 suites from the
+ * environment, read when its first credentials are made; an operator's
+ * environment must not widen them. (grpc 1.51 already refuses anything
+ * older than TLS 1.2.) Set before any thread exists: setenv is not
+ * thread-safe.
+ */
+static void
+netd_tls_policy(void)
+{
+	if (setenv("GRPC_SSL_CIPHER_SUITES", TLS_POLICY_CIPHERS, 1) == -1)
+		fatal("setenv GRPC_SSL_CIPHER_SUITES");
+}
+
+/* netd_admin_listen - open the admin port; OpenSSL copies the PEMs */
+static void
+netd_admin_listen(const struct server_config *conf,
+    const struct netd_pems *pems)
+{
+	struct admin_port_config	 aconf;
+
+	memset(&aconf, 0, sizeof(aconf));
+	aconf.host = conf->admin_host;
+	aconf.port = conf->admin_port;
+	aconf.key_pem = pems->key;
+	aconf.cert_pem = pems->cert;
+	aconf.root_pem = pems->root;
+	aconf.cns = conf->admin_cns;
+	aconf.ncns = conf->nadmin_cns;
+	aconf.max_transmission = conf->admin_max_transmission;
+	aconf.idle_timeout = conf->admin_idle_timeout;
+	if (admin_port_start(&aconf) == -1)
+		fatalx("cannot serve the admin port");
+}
+
+/*
+ * netd_listen - open the training port, then the admin port; grpc and
+ * OpenSSL keep their own copies of the PEMs, so ours are wiped.
+ */
 static void
 netd_listen(const struct server_config *conf, const char *address,
     struct netd_pems *pems, int verbose)
@@ -275,6 +311,7 @@ netd_listen(const struct server_config *conf, const char *address,
 	gconf.verbose = verbose;
 	if (gsrv_start(&gconf) == -1)
 		fatalx("cannot serve the training port");
+	netd_admin_listen(conf, pems);
 	netd_forget(pems->key);
 	netd_forget(pems->cert);
 	netd_forget(pems->root);
@@ -303,7 +340,7 @@ main(int argc, char *argv[])
 	const char		*workspace = NULL, *rundir = NULL;
 	const char		*seconds = NULL;
 	char			 address[96];
-	int			 ch, verbose = 0;
+	int			 ch, privileged, verbose = 0;
 	int			 timeout = RELAY_TIMEOUT_DEFAULT;
 
 	log_init("netd", 0);
@@ -328,31 +365,35 @@ main(int argc, char *argv[])
 	if (optind != argc || workspace == NULL || rundir == NULL)
 		netd_usage();
 	log_init("netd", verbose);
+	/* No core dumps either: one would hold the key and sites' updates. */
+	privileged = sandbox_identity("flnetd");
 	if (seconds != NULL)
 		timeout = netd_timeout(seconds);
-	/* A core dump would hold the TLS key and sites' updates. */
-	if (prctl(PR_SET_DUMPABLE, 0) == -1)
-		fatal("prctl PR_SET_DUMPABLE");
 
 	netd_config(workspace, &conf);
+	netd_rundir(rundir, privileged);
 	netd_pems_read(&conf, &pems);
-	netd_rundir(rundir);
 	netd_address(conf.target, address, sizeof(address));
 	netd_nofile();
+	netd_tls_policy();
 	netd_signals(&blocked);
 
 	if (relay_start(rundir, netd_max_payload(&conf), timeout) == -1)
 		fatalx("cannot reach aggd and admind under %s", rundir);
 	netd_listen(&conf, address, &pems, verbose);
+	sandbox_enter(seccomp_netd_rules, seccomp_netd_nrules);
 	if ((errno = pthread_sigmask(SIG_UNBLOCK, &blocked, NULL)) != 0)
 		fatal("pthread_sigmask");
 
-	log_info("project %s: training port %s ready", conf.name, address);
+	log_info("project %s: training port %s, admin port %s:%d ready",
+	    conf.name, address, conf.admin_host, conf.admin_port);
 	while (!netd_quit)
 		gsrv_poll(NETD_TICK_MS);
 
 	log_info("shutting down");
+	/* Answers what waits, through both ports, then the ports close. */
 	relay_stop();
+	admin_port_stop();
 	gsrv_stop();
 	server_config_free(&conf);
 	return 0;

@@ -118,6 +118,33 @@ peer_read_pem(const char *pem, size_t pemlen)
 	return cert;
 }
 
+/* peer_name - set the common name, unless it is unusable */
+static int
+peer_name(struct peer *peer, const char *cn, size_t cnlen)
+{
+	if (cnlen == 0 || cnlen > PEER_CN_MAX || !peer_printable(cn, cnlen)) {
+		log_warnx("peer %s: unusable certificate common name",
+		    peer->address);
+		return -1;
+	}
+	memcpy(peer->common_name, cn, cnlen);
+	peer->common_name[cnlen] = '\0';
+	return 0;
+}
+
+/* peer_describe - the kind and the fingerprint of a named peer */
+static int
+peer_describe(struct peer *peer, X509 *cert)
+{
+	peer->kind = peer_kind(cert);
+	if (peer_fingerprint(cert, peer->fingerprint) == -1) {
+		log_warnx("peer %s (%s): no certificate fingerprint",
+		    peer->address, peer->common_name);
+		return -1;
+	}
+	return 0;
+}
+
 int
 peer_identify(struct peer *peer, const char *cn, size_t cnlen,
     const char *pem, size_t pemlen, const char *address)
@@ -127,23 +154,43 @@ peer_identify(struct peer *peer, const char *cn, size_t cnlen,
 
 	memset(peer, 0, sizeof(*peer));
 	snprintf(peer->address, sizeof(peer->address), "%s", address);
-	if (cnlen == 0 || cnlen > PEER_CN_MAX || !peer_printable(cn, cnlen)) {
-		log_warnx("peer %s: unusable certificate common name",
-		    peer->address);
+	if (peer_name(peer, cn, cnlen) == -1)
 		return -1;
-	}
-	memcpy(peer->common_name, cn, cnlen);
-
 	if ((cert = peer_read_pem(pem, pemlen)) == NULL) {
 		log_warnx("peer %s (%s): unreadable certificate",
 		    peer->address, peer->common_name);
 		return -1;
 	}
-	peer->kind = peer_kind(cert);
-	rv = peer_fingerprint(cert, peer->fingerprint);
+	rv = peer_describe(peer, cert);
 	X509_free(cert);
-	if (rv == -1)
-		log_warnx("peer %s (%s): no certificate fingerprint",
-		    peer->address, peer->common_name);
 	return rv;
+}
+
+/*
+ * peer_identify_cert - the same from a certificate OpenSSL verified. A
+ * subject with no common name or several is unusable: which one names
+ * the admin would be a guess.
+ */
+int
+peer_identify_cert(struct peer *peer, X509 *cert, const char *address)
+{
+	X509_NAME	*subject = X509_get_subject_name(cert);
+	unsigned char	*cn = NULL;
+	int		 first, len = -1, rv;
+
+	memset(peer, 0, sizeof(*peer));
+	snprintf(peer->address, sizeof(peer->address), "%s", address);
+	first = X509_NAME_get_index_by_NID(subject, NID_commonName, -1);
+	if (first >= 0 &&
+	    X509_NAME_get_index_by_NID(subject, NID_commonName, first) < 0)
+		len = ASN1_STRING_to_UTF8(&cn, X509_NAME_ENTRY_get_data(
+		    X509_NAME_get_entry(subject, first)));
+	rv = len < 0 ? -1 : peer_name(peer, (const char *)cn, (size_t)len);
+	OPENSSL_free(cn);
+	if (len < 0)
+		log_warnx("peer %s: no single certificate common name",
+		    peer->address);
+	if (rv == -1)
+		return -1;
+	return peer_describe(peer, cert);
 }

@@ -12,6 +12,8 @@
 
 #include <stddef.h>
 
+#include <openssl/x509.h>
+
 #include "envelope.pb-c.h"
 
 /* X.509's upper bound for a common name is 64 characters. */
@@ -34,6 +36,9 @@ struct peer {
  */
 int		 peer_identify(struct peer *, const char *cn, size_t cnlen,
 		    const char *pem, size_t pemlen, const char *address);
+/* The same from a verified certificate: the admin port's. */
+int		 peer_identify_cert(struct peer *, X509 *,
+		    const char *address);
 const char	*peer_kind_name(Flipc__PeerKind);
 
 #endif

@@ -34,6 +34,7 @@
 
 #include <zmq.h>
 
+#include "admin_port.h"
 #include "grpc_server.h"
 #include "ipc.h"
 #include "log.h"
@@ -170,6 +171,17 @@ relay_start(const char *rundir, size_t max_payload, int timeout)
 	return 0;
 }
 
+/* relay_reply_to - answer the request on the port it came from */
+static void
+relay_reply_to(const struct relay_request *req, int status,
+    const char *message, zmq_msg_t *payload)
+{
+	if (req->conn != NULL)
+		admin_port_reply(req->conn, status, message, payload);
+	else
+		gsrv_call_reply(req->call, status, message, payload);
+}
+
 /* relay_wake - tell the relay thread there is news */
 static void
 relay_wake(void)
@@ -189,8 +201,8 @@ relay_submit(const struct relay_request *req)
 
 	if ((p = calloc(1, sizeof(*p))) == NULL) {
 		log_warn("%s", __func__);
-		gsrv_call_reply(req->call, FL_UNAVAILABLE,
-		    "netd is out of memory", NULL);
+		relay_reply_to(req, FL_UNAVAILABLE, "netd is out of memory",
+		    NULL);
 		return;
 	}
 	p->req = *req;
@@ -211,7 +223,7 @@ relay_submit(const struct relay_request *req)
 		log_warnx("%s from %s (%s): refused, %s", req->method,
 		    req->peer->address, req->peer->common_name, refusal);
 		free(p);
-		gsrv_call_reply(req->call, FL_UNAVAILABLE, refusal, NULL);
+		relay_reply_to(req, FL_UNAVAILABLE, refusal, NULL);
 		return;
 	}
 	relay_wake();
@@ -230,7 +242,7 @@ relay_answer(struct relay_pending *p, int status, const char *message,
 	log_debug("%s from %s (%s): %s answered status %d in %" PRId64 " ms",
 	    p->req.method, p->req.peer->address, p->req.peer->common_name,
 	    relay_names[p->req.daemon], status, relay_now() - p->since);
-	gsrv_call_reply(p->req.call, status, message, payload);
+	relay_reply_to(&p->req, status, message, payload);
 	free(p);
 }
 
@@ -277,6 +289,7 @@ relay_forward(struct relay_pending *p)
 	const void	*data;
 	void		*hint;
 	size_t		 len;
+	ipc_free_fn	*free_fn;
 
 	peer.common_name = (char *)p->req.peer->common_name;
 	peer.kind = p->req.peer->kind;
@@ -288,10 +301,17 @@ relay_forward(struct relay_pending *p)
 	if (p->req.token != NULL)
 		env.metadata_token = (char *)p->req.token;
 
-	if ((data = gsrv_call_payload(p->req.call, &len, &hint)) == NULL)
+	if (p->req.conn != NULL) {
+		data = admin_port_payload(p->req.conn, &len, &hint);
+		free_fn = admin_port_payload_free;
+	} else {
+		data = gsrv_call_payload(p->req.call, &len, &hint);
+		free_fn = gsrv_payload_free;
+	}
+	if (data == NULL)
 		return -1;
 	return ipc_send(&relay.links[p->req.daemon], NULL, &env, data, len,
-	    gsrv_payload_free, hint);
+	    free_fn, hint);
 }
 
 /*

@@ -4,9 +4,10 @@
  * The completion-queue thread hands it each request through a queue and
  * an eventfd; the relay wraps the request in an envelope, sends it, and
  * answers the call when the reply comes back, or with UNAVAILABLE when
- * the daemon is not there or does not answer in time. It never decodes
- * a payload and never calls grpc itself: replies go out through
- * grpc_server.h.
+ * the daemon is not there or does not answer in time. The admin port's
+ * thread hands it console commands the same way. It never decodes a
+ * payload and never calls grpc itself: replies go out through
+ * grpc_server.h, or admin_port.h for a console command.
  */
 #ifndef NETD_RELAY_H
 #define NETD_RELAY_H
@@ -26,10 +27,15 @@ enum relay_daemon {
 };
 
 struct gsrv_call;
+struct admin_conn;
 
-/* What the relay needs of a call; the strings belong to the call. */
+/*
+ * What the relay needs of a call; the strings belong to the call. A
+ * request comes from the training port (call) or the admin port (conn).
+ */
 struct relay_request {
 	struct gsrv_call	*call;
+	struct admin_conn	*conn;
 	const char		*method;	/* the rpc's name, for logs */
 	Flipc__Kind		 kind;
 	enum relay_daemon	 daemon;
