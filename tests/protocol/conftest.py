@@ -14,6 +14,7 @@ at run time), spoken to over mutual TLS by Python grpcio.
 import json
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -111,10 +112,12 @@ def provision(base, name, sites=SITES, admins=(ADMIN,)):
 class WorkRoot:
     """The session's folder under /tmp.
 
-    Started by root, flserverctl runs the daemons as an ordinary user
-    (FLSERVER_USER, here nobody unless the environment names another),
-    who must reach the workspace and read the configuration and the
-    initial model: pytest's own temporary folders are root's alone.
+    Started by root, flserverctl runs the daemons as the appliance's
+    users (flnetd, flaggd, fladmind: `make users` creates them), or all
+    as FLSERVER_USER when the environment names one. They must reach the
+    workspace and read the configuration and the initial model: pytest's
+    own temporary folders are root's alone, so this one is open to pass
+    through, and what the daemons read is made readable.
     """
 
     def __init__(self):
@@ -122,8 +125,6 @@ class WorkRoot:
         os.chmod(self.path, 0o711)
         self.count = 0
         self.env = dict(os.environ)
-        if os.geteuid() == 0:
-            self.env.setdefault("FLSERVER_USER", "nobody")
 
     def folder(self, name):
         self.count += 1
@@ -200,10 +201,13 @@ class Server:
         shutil.copytree(self.project.server_startup,
                         os.path.join(self.ws, "startup"))
         options = self.settings.get("service_options")
-        if options is not None:
+        extra = self.settings.get("fed_server", {})
+        if options is not None or extra:
             path = os.path.join(self.ws, "startup", "fed_server.json")
             conf = read_json(path)
-            conf["servers"][0]["service"]["options"] = options
+            if options is not None:
+                conf["servers"][0]["service"]["options"] = options
+            conf["servers"][0].update(extra)
             with open(path, "w") as f:
                 json.dump(conf, f, indent=1)
 
@@ -262,6 +266,32 @@ class Server:
             rundir.encode() in args, "pid %d is not %s of %s" % (
                 pid, daemon, self.ws)
         return pid
+
+    def supervisor_pid(self):
+        """The pid of flserverctl's supervisor of this workspace."""
+        with open(os.path.join(self.ws, "state", "rundir")) as f:
+            rundir = f.read().strip()
+        with open(os.path.join(rundir, "supervisor.pid")) as f:
+            pid = int(f.read().strip())
+        with open("/proc/%d/cmdline" % pid, "rb") as f:
+            args = f.read().split(b"\0")
+        assert b"supervise" in args and rundir.encode() in args, \
+            "pid %d is not the supervisor of %s" % (pid, self.ws)
+        return pid
+
+    def unsupervise(self):
+        """Kill the supervisor, so that a daemon that dies stays dead
+        (flserverctl stop still stops the daemons left)."""
+        pid = self.supervisor_pid()
+        os.kill(pid, signal.SIGKILL)
+
+        def gone():
+            try:
+                with open("/proc/%d/cmdline" % pid, "rb") as f:
+                    return f.read() == b""
+            except OSError:
+                return True
+        wait_for("the supervisor to die", gone, 10)
 
     def stop(self):
         for site in self.sites:
@@ -387,7 +417,8 @@ def server(launcher, request):
     settings: min_num_clients, max_num_clients, wait_after_min_clients,
     heart_beat_timeout, start_round, num_rounds, exclude_vars,
     aggregation_weights, keep_round_models, model (dict of arrays),
-    service_options (replaces fed_server.json's service.options).
+    service_options (replaces fed_server.json's service.options),
+    fed_server (a dict of keys set in fed_server.json's servers[0]).
     """
     started = []
 
