@@ -94,13 +94,17 @@ audit_sync_dir(const char *dir, char *err, size_t size)
 	return rc;
 }
 
-/* audit_folder - ours, and no one else may add or remove a file in it */
+/*
+ * audit_folder - no one else may add, replace or remove a file in dir.
+ * A folder shared with aggd (the appliance's state/, root's with an ACL
+ * for each daemon) is fit when sticky: each keeps the other's files.
+ */
 static int
-audit_folder(const char *dir, int mode, char *err, size_t size)
+audit_folder(const char *dir, int shared, char *err, size_t size)
 {
 	struct stat	 st;
 
-	if (mkdir(dir, mode) == -1 && errno != EEXIST) {
+	if (mkdir(dir, 0700) == -1 && errno != EEXIST) {
 		snprintf(err, size, "%s: %s", dir, strerror(errno));
 		return -1;
 	}
@@ -108,15 +112,14 @@ audit_folder(const char *dir, int mode, char *err, size_t size)
 		snprintf(err, size, "%s: %s", dir, strerror(errno));
 		return -1;
 	}
-	if (!S_ISDIR(st.st_mode) || st.st_uid != geteuid() ||
-	    (st.st_mode & (S_IWGRP | S_IWOTH))) {
-		snprintf(err, size, "%s must be a folder of uid %u that no "
-		    "one else can write to (mode %04o, uid %u)", dir,
-		    (unsigned)geteuid(), (unsigned)(st.st_mode & 07777),
-		    (unsigned)st.st_uid);
-		return -1;
-	}
-	return 0;
+	if (S_ISDIR(st.st_mode) && !(st.st_mode & S_IWOTH) &&
+	    (st.st_uid == geteuid() || (shared && st.st_uid == 0)) &&
+	    (!(st.st_mode & S_IWGRP) || (shared && (st.st_mode & S_ISVTX))))
+		return 0;
+	snprintf(err, size, "%s must be a folder that no one else can write "
+	    "to (mode %04o, uid %u)%s", dir, (unsigned)(st.st_mode & 07777),
+	    (unsigned)st.st_uid, shared ? ", or root's and sticky" : "");
+	return -1;
 }
 
 /* audit_check_file - a regular file of ours that no one else can write */
@@ -501,8 +504,8 @@ audit_open(const char *workspace, char *err, size_t size)
 		snprintf(err, size, "workspace path too long: %s", workspace);
 		goto fail;
 	}
-	if (audit_folder(a->au_paths.ap_state, 0700, err, size) == -1 ||
-	    audit_folder(a->au_paths.ap_dir, 0700, err, size) == -1 ||
+	if (audit_folder(a->au_paths.ap_state, 1, err, size) == -1 ||
+	    audit_folder(a->au_paths.ap_dir, 0, err, size) == -1 ||
 	    audit_open_trail(a, err, size) == -1 ||
 	    audit_key(a, err, size) == -1 ||
 	    audit_pub(a, err, size) == -1 ||

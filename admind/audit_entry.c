@@ -102,7 +102,8 @@ audit_entry_copy(const char *in, size_t len, size_t max, int scrub)
 	while (i < len) {
 		n = audit_entry_utf8(s + i, len - i);
 		if (o + (n == 0 ? 1 : n) > max) {
-			memcpy(out + o, AUDIT_ENTRY_CUT, sizeof(AUDIT_ENTRY_CUT));
+			memcpy(out + o, AUDIT_ENTRY_CUT,
+			    sizeof(AUDIT_ENTRY_CUT));
 			o += sizeof(AUDIT_ENTRY_CUT) - 1;
 			break;
 		}
@@ -306,7 +307,8 @@ audit_entry_json(const struct audit_entry *e, long long seq,
 	    json_object_set_new(r, "cn", audit_entry_text(e->ae_cn, 0)) ||
 	    json_object_set_new(r, "fp",
 	    audit_entry_text(e->ae_fingerprint, 0)) ||
-	    json_object_set_new(r, "addr", audit_entry_text(e->ae_address, 0)) ||
+	    json_object_set_new(r, "addr",
+	    audit_entry_text(e->ae_address, 0)) ||
 	    json_object_set_new(r, "roles",
 	    audit_entry_list(e->ae_roles, e->ae_nroles)) ||
 	    audit_entry_command(r, e->ae_command) ||

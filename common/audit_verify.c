@@ -463,8 +463,8 @@ audit_verify_link(struct audit_walk *w, const json_t *record, long long seq)
 	}
 	if (seq < last->ah_seq) {
 		audit_verify_fail(w, AUDIT_REORDERED, seq, w->line,
-		    "reordered: sequence goes back from %lld to %lld",
-		    last->ah_seq, seq);
+		    "reordered: sequence goes back from %lld to %lld (a "
+		    "record moved, or copied in again)", last->ah_seq, seq);
 		return -1;
 	}
 	if (seq > last->ah_seq + 1) {
@@ -494,8 +494,9 @@ audit_verify_heads(struct audit_walk *w, long long seq, const char *chain)
 		if (w->heads[i].ah_seq != seq ||
 		    strcmp(w->heads[i].ah_chain, chain) == 0)
 			continue;
-		audit_verify_fail(w, AUDIT_REWRITTEN, seq, w->line, "rewritten: "
-		    "its chain value differs from the published head %lld %s",
+		audit_verify_fail(w, AUDIT_REWRITTEN, seq, w->line,
+		    "rewritten: its chain value differs from the published "
+		    "head %lld %s",
 		    seq, w->heads[i].ah_chain);
 		return -1;
 	}

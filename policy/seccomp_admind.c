@@ -43,9 +43,9 @@ const struct sandbox_rule seccomp_admind_rules[] = {
 	SANDBOX_ALLOW(lseek),		/* stdio */
 	SANDBOX_ALLOW(getdents64),	/* readdir: listing the workspace */
 	SANDBOX_ALLOW(fsync),		/* status and uploads reach the disk */
-	SANDBOX_ALLOW(fdatasync),	/* each audit record, before answering */
-	SANDBOX_ALLOW(ftruncate),	/* a half-written audit record cut off */
-	SANDBOX_ALLOW(pwrite64),	/* state/audit.head, rewritten in place */
+	SANDBOX_ALLOW(fdatasync),	/* an audit record, before the answer */
+	SANDBOX_ALLOW(ftruncate),	/* a half-written audit record, cut */
+	SANDBOX_ALLOW(pwrite64),	/* state/audit.head, in place */
 	SANDBOX_ALLOW(rename),		/* status.json replaced whole */
 	SANDBOX_ALLOW(unlink),		/* a half-written temporary file */
 	SANDBOX_ALLOW(mkdir),		/* transfer/, run_N/ on deploy */

@@ -80,14 +80,16 @@ static const struct audit_entry script[] = {
 
 /* Each record's bytes up to the value of its prev. */
 static const char *const expected[] = {
-	"{\"seq\":1,\"event\":\"" EVENT(1) "\",\"time\":\"2024-05-01T12:00:00Z\","
+	"{\"seq\":1,\"event\":\"" EVENT(1) "\","
+	"\"time\":\"2024-05-01T12:00:00Z\","
 	"\"user\":\"admin@example.org\",\"cn\":\"admin@example.org\","
 	"\"fp\":\"" FP "\",\"addr\":\"192.0.2.7\",\"roles\":[\"super\"],"
 	"\"command\":\"_login\",\"args\":[\"admin@example.org\",\"***\"],"
 	"\"sites\":[\"server\"],\"decision\":\"allowed\",\"reason\":\"\","
 	"\"outcome\":\"ok\",\"result\":\"logged in\",\"prev\":\"",
 
-	"{\"seq\":2,\"event\":\"" EVENT(2) "\",\"time\":\"2024-05-01T12:00:00Z\","
+	"{\"seq\":2,\"event\":\"" EVENT(2) "\","
+	"\"time\":\"2024-05-01T12:00:00Z\","
 	"\"user\":\"admin@example.org\",\"cn\":\"admin@example.org\","
 	"\"fp\":\"" FP "\",\"addr\":\"192.0.2.7\",\"roles\":[],"
 	"\"command\":\"_login\",\"args\":[\"admin@example.org\",\"***\"],"
@@ -95,7 +97,8 @@ static const char *const expected[] = {
 	"\"reason\":\"wrong password\",\"outcome\":\"error\","
 	"\"result\":\"wrong password\",\"prev\":\"",
 
-	"{\"seq\":3,\"event\":\"" EVENT(3) "\",\"time\":\"2024-05-01T12:00:00Z\","
+	"{\"seq\":3,\"event\":\"" EVENT(3) "\","
+	"\"time\":\"2024-05-01T12:00:00Z\","
 	"\"user\":\"admin@example.org\",\"cn\":\"admin@example.org\","
 	"\"fp\":\"" FP "\",\"addr\":\"192.0.2.7\",\"roles\":[\"super\"],"
 	"\"command\":\"check_status\",\"args\":[\"client\",\"site-a\","
@@ -103,7 +106,8 @@ static const char *const expected[] = {
 	"\"decision\":\"allowed\",\"reason\":\"view_all\",\"outcome\":\"ok\","
 	"\"result\":\"2 sites\",\"prev\":\"",
 
-	"{\"seq\":4,\"event\":\"" EVENT(4) "\",\"time\":\"2024-05-01T12:00:00Z\","
+	"{\"seq\":4,\"event\":\"" EVENT(4) "\","
+	"\"time\":\"2024-05-01T12:00:00Z\","
 	"\"user\":\"lab@example.org\",\"cn\":\"lab@example.org\","
 	"\"fp\":\"" FP "\",\"addr\":\"192.0.2.9\",\"roles\":[],"
 	"\"command\":\"shutdown\",\"args\":[\"all\"],"
@@ -344,6 +348,31 @@ files_have_their_modes(void **state)
 }
 
 static void
+folder_others_could_write_is_refused(void **state)
+{
+	struct trail	*t = *state;
+	struct audit	*a;
+	char		 dir[PATH_MAX], err[AUDIT_ERR_MAX];
+
+	snprintf(dir, sizeof(dir), "%s/state", t->ws);
+	assert_int_equal(mkdir(dir, 0700), 0);
+	assert_int_equal(chmod(dir, 0770), 0);
+	assert_null(audit_open(t->ws, err, sizeof(err)));
+	assert_non_null(strstr(err, "state must be a folder that no one else "
+	    "can write to (mode 0770"));
+
+	/* Shared with aggd, as in the appliance: sticky keeps each's files. */
+	assert_int_equal(chmod(dir, 01770), 0);
+	assert_non_null(a = audit_open(t->ws, err, sizeof(err)));
+	audit_close(a);
+
+	snprintf(dir, sizeof(dir), "%s/audit", t->ws);
+	assert_int_equal(chmod(dir, 01770), 0);
+	assert_null(audit_open(t->ws, err, sizeof(err)));
+	assert_non_null(strstr(err, "audit must be a folder"));
+}
+
+static void
 passwords_and_tokens_are_never_recorded(void **state)
 {
 	static const char *const lines[] = {
@@ -373,7 +402,8 @@ passwords_and_tokens_are_never_recorded(void **state)
 	}
 	assert_non_null(strstr(t->lines[0], "\"args\":[\"admin@example.org\","
 	    "\"***\"]"));
-	assert_non_null(strstr(t->lines[2], "\"args\":[\"server\",\"***.log\"]"));
+	assert_non_null(strstr(t->lines[2],
+	    "\"args\":[\"server\",\"***.log\"]"));
 	assert_non_null(strstr(t->lines[3], "\"command\":\"_cert_login\","
 	    "\"args\":[\"admin@example.org\"]"));
 }
@@ -843,8 +873,9 @@ flaudit_shows_a_table(void **state)
 			assert_true(starts_with(line, "SEQ  TIME"
 			    "                  USER               COMMAND"));
 		if (n == 2)
-			assert_true(starts_with(line, "2    2024-05-01T12:00:00Z"
-			    "  admin@example.org  _login admin@example.org ***"));
+			assert_true(starts_with(line, "2    "
+			    "2024-05-01T12:00:00Z  admin@example.org  "
+			    "_login admin@example.org ***"));
 		n++;
 	}
 	assert_int_equal(WEXITSTATUS(pclose(p)), 0);
@@ -858,6 +889,7 @@ main(int argc, char *argv[])
 #define T(f)	cmocka_unit_test_setup_teardown(f, setup, teardown)
 		T(records_are_the_expected_lines),
 		T(files_have_their_modes),
+		T(folder_others_could_write_is_refused),
 		T(passwords_and_tokens_are_never_recorded),
 		T(hostile_text_is_made_safe),
 		T(intact_trail_verifies_to_its_head),
