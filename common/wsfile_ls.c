@@ -271,7 +271,7 @@ wsfile_ls_dir(struct wsfile_ls *ls, int fd, const char *shown, int depth)
 	return rc;
 }
 
-/* wsfile_ls_setup - the order is GNU's: -S, then -t, then -u without -l sorts */
+/* wsfile_ls_setup - GNU's order: -S, then -t, then -u without -l */
 static void
 wsfile_ls_setup(struct wsfile_ls *ls, struct wsfile_cmd *c)
 {
