@@ -53,9 +53,11 @@ def test_restart_resumes_round_and_model(server):
 
 
 def test_aggd_down_answers_unavailable(server):
-    """aggd is killed: a site's Register gets UNAVAILABLE from netd within
-    the call's deadline (30 s), not a hang."""
+    """aggd is killed and not restarted: a site's Register gets
+    UNAVAILABLE from netd within the call's deadline (30 s), not a
+    hang."""
     srv = server(min_num_clients=2)
     s1, = srv.registered("site-1")
+    srv.unsupervise()
     os.kill(srv.daemon_pid("aggd"), signal.SIGKILL)
     expect_status(grpc.StatusCode.UNAVAILABLE, s1.heartbeat)
