@@ -22,9 +22,11 @@ breast cancer table that Debian's python3-sklearn ships (569 patients,
 
 Exit status 0 only if everything worked, the federated model's accuracy
 is at least 0.95 and no more than two points below the central one, and
-no server process is left behind. Started by root, the demo runs as an
-ordinary user ($FLSERVER_DEMO_USER, default nobody), as the daemons
-expect: they switch to their own users only inside the appliance.
+no server process is left behind. Started by root (make demo creates the
+appliance's users), flserverctl runs the daemons as those users, flnetd,
+flaggd and fladmind, in the appliance's layout, as in production; the
+demo's folder is then opened for them to pass through, and what aggd
+reads (the configuration, the initial model) is readable by others.
 """
 
 import hashlib
@@ -73,21 +75,19 @@ class DemoError(Exception):
 
 # -- setting up -------------------------------------------------------------
 
-def drop_root():
-    """Run as an ordinary user: the daemons do as the invoking user does."""
-    if os.geteuid() != 0:
+def check_users():
+    """Started by root, the daemons become the appliance's users."""
+    if os.geteuid() != 0 or os.environ.get("FLSERVER_USER"):
         return
-    name = os.environ.get("FLSERVER_DEMO_USER", "nobody")
-    try:
-        pw = pwd.getpwnam(name)
-    except KeyError:
-        raise DemoError("started as root, the demo runs as user %s, which "
-                        "does not exist (set FLSERVER_DEMO_USER)" % name)
-    os.setgroups([])
-    os.setgid(pw.pw_gid)
-    os.setuid(pw.pw_uid)
-    os.environ["HOME"] = tempfile.gettempdir()
-    print("demo: started as root; running as user %s" % name)
+    for name in ("flnetd", "flaggd", "fladmind"):
+        try:
+            pwd.getpwnam(name)
+        except KeyError:
+            raise DemoError("started as root, the daemons run as user %s, "
+                            "which does not exist (run packaging/"
+                            "create-users, or make demo)" % name)
+    print("demo: started as root; the daemons run as flnetd, flaggd and "
+          "fladmind")
 
 
 def free_ports(count):
@@ -186,6 +186,10 @@ def write_config(tmp, features):
     initial = os.path.join(folder, settings["ckpt_preload_path"])
     np.savez(initial, w=np.zeros(features, dtype=np.float32),
              b=np.zeros(1, dtype=np.float32))
+    # aggd reads both as its own user, whatever the umask.
+    os.chmod(folder, 0o755)
+    os.chmod(config, 0o644)
+    os.chmod(initial, 0o644)
     return config, initial, settings["num_rounds"], \
         settings.get("start_round", 0)
 
@@ -460,11 +464,13 @@ def main():
     started = time.monotonic()
     tmp = None
     try:
-        drop_root()
+        check_users()
         for path in (FLPROVISION, FLSERVERCTL, FLSITE, TABLE):
             if not os.path.exists(path):
                 raise DemoError("%s is missing (run make first)" % path)
         tmp = tempfile.mkdtemp(prefix="fldemo.")
+        # The daemons' users pass through to the workspace and config.
+        os.chmod(tmp, 0o711)
         demo(tmp)
     except (DemoError, subprocess.SubprocessError, OSError) as e:
         print("demo: FAILED: %s" % e, file=sys.stderr)
