@@ -5,7 +5,8 @@
  *
  * Reads the startup kit (WORKSPACE/startup/fed_server.json for the
  * project's name and message limits, authorization.json for its sites)
- * and the training configuration CONFIG, loads the global model (the
+ * and the training configuration CONFIG (or the one an operator deployed
+ * since, which the checkpoint names), loads the global model (the
  * checkpoint in WORKSPACE/state/aggd.json if there is a usable one, else
  * ckpt_preload_path), binds RUNDIR/aggd/aggd.sock for netd's site
  * requests and RUNDIR/aggd/control.sock for admind's, and connects to
@@ -53,6 +54,7 @@ struct aggd_kit {
 	struct server_config	 sc;
 	char			**sites;
 	size_t			 nsites;
+	char			 deployed[PATH_MAX]; /* or "" */
 };
 
 struct aggd_links {
@@ -116,11 +118,24 @@ aggd_configure(struct aggd *ag, struct aggd_kit *kit, const char *workspace,
 	aggd_startup(path, sizeof(path), workspace, "authorization.json");
 	if (project_sites_load(path, &kit->sites, &kit->nsites, err) == -1)
 		fatalx("%s", err);
-	if (train_config_load(config, kit->sites, kit->nsites, &ag->cfg,
-	    err) == -1)
+	/* An operator's deployed configuration outlives a restart. */
+	if (model_store_deployed(workspace, kit->deployed,
+	    sizeof(kit->deployed))) {
+		if (train_config_load(kit->deployed, kit->sites, kit->nsites,
+		    &ag->cfg, err) == 0)
+			config = NULL;
+		else {
+			log_warnx("deployed configuration: %s; using %s", err,
+			    config);
+			kit->deployed[0] = '\0';
+		}
+	}
+	if (config != NULL && train_config_load(config, kit->sites,
+	    kit->nsites, &ag->cfg, err) == -1)
 		fatalx("%s", err);
 	ag->project = kit->sc.name;
 	ag->max_payload = kit->sc.max_receive_message;
+	ag->max_model = kit->sc.max_send_message;
 }
 
 /* aggd_model - the checkpoint's model if usable, else the preload */
@@ -309,17 +324,21 @@ aggd_state(struct aggd *ag, const struct aggd_kit *kit,
 	if (model_store_init(&ag->store, workspace,
 	    ag->cfg.keep_round_models) == -1 ||
 	    registry_init(&ag->reg, kit->sites, kit->nsites,
-	    ag->cfg.max_num_clients, ag->cfg.heart_beat_timeout) == -1)
+	    ag->cfg.max_num_clients, ag->cfg.heart_beat_timeout) == -1 ||
+	    (kit->deployed[0] != '\0' &&
+	    (ag->store.config = strdup(kit->deployed)) == NULL))
 		fatal("start-up");
 	aggd_model(ag, kit->sc.max_send_message, &global, &run, &round);
 	if (round_init(&ag->round, ag->project, &ag->reg, &ag->cfg,
-	    &ag->store, &ag->notice, &global, run, round) == -1)
+	    &ag->store, &ag->notice, &global, run, round) == -1 ||
+	    crossval_init(&ag->xv, &ag->round, ag->max_model) == -1)
 		fatal("round state");
 }
 
 static void
 aggd_free(struct aggd *ag, struct aggd_kit *kit)
 {
+	crossval_free(&ag->xv);
 	round_free(&ag->round);
 	registry_free(&ag->reg);
 	model_store_free(&ag->store);

@@ -10,12 +10,16 @@
  * Modules, one file each:
  *   registry	the project's sites, their tokens and last contact
  *   round	the round state machine: idle, training, finished
+ *   robin	round-robin rounds: the model from site to site
+ *   crossval	cross-site validation: best local models and results
  *   contribution	decoding and validating one site's update
  *   fedavg	the running weighted sum of the accepted updates
  *   model_cache	the round's CurrentModel, packed once, sent many times
  *   model_store	models, provenance records and the checkpoint on disk
+ *   run_folder	a run's folder: does it exist, has it trained, deleting it
  *   training	the FederatedTraining requests from netd
  *   control	the requests from admind
+ *   deploy	a training configuration deployed by an operator
  *   notice	notices to admind
  */
 #ifndef AGGD_H
@@ -104,6 +108,10 @@ struct update {
 	enum contrib_type	 type;
 };
 
+int		 contribution_decode_data(const Fedlearn__ModelData *,
+		    const char *site, const struct model *global,
+		    const struct train_config *, size_t max_bytes,
+		    struct update *, char *err, size_t len);
 int		 contribution_decode(const Fedlearn__Contribution *,
 		    const char *site, const struct model *global,
 		    const struct train_config *, enum contrib_type round_type,
@@ -158,6 +166,8 @@ struct model_meta {
 struct model_buf *model_cache_get(struct model_cache *,
 		    const struct model *global, const struct train_config *,
 		    const struct model_meta *);
+struct model_buf *model_cache_validation(const struct model *,
+		    const struct model_meta *, const char *owner, int more);
 void		 model_cache_hold(struct model_buf *);
 void		 model_cache_release(void *data, void *hint);
 void		 model_cache_clear(struct model_cache *);
@@ -175,16 +185,32 @@ struct provenance_site {
 struct model_store {
 	char		*workspace;
 	int		 keep_round_models;
+	char		*config;	/* deployed, or NULL: aggd's -c */
 };
 
 int	model_store_init(struct model_store *, const char *workspace,
 	    int keep_round_models);
 void	model_store_free(struct model_store *);
+int	model_store_path(const struct model_store *, char *buf, size_t len,
+	    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+int	model_store_mkdir(const char *path);
+int	model_store_write_json(const char *path, const json_t *doc);
 int	model_store_save(struct model_store *, int64_t run, int64_t round,
 	    enum contrib_type, const struct model *,
-	    const struct provenance_site *, size_t nsites);
+	    const struct provenance_site *, size_t nsites, json_t *extra);
+int	model_store_begin_run(struct model_store *, int64_t run,
+	    int64_t round, const struct model *);
 int	model_store_resume(struct model_store *, size_t max_bytes,
 	    int64_t *run, int64_t *round, struct model *);
+int	model_store_deployed(const char *workspace, char *config,
+	    size_t len);
+
+/* run_folder.c */
+
+int		 run_folder_exists(const struct model_store *, int64_t run);
+int		 run_folder_trained(const struct model_store *, int64_t run);
+enum fl_status	 run_folder_delete(const struct model_store *, int64_t run,
+		    char *msg, size_t len);
 
 /* notice.c */
 
@@ -215,10 +241,25 @@ struct round_site {
 	struct provenance_site	 prov;
 };
 
+/* A round-robin round: the turn order and the model passed along. */
+struct robin {
+	size_t			*order;		/* site ids, in turn */
+	size_t			 norder;
+	size_t			 pos;		/* order[pos] holds the model */
+	struct model		 chain;		/* last good; empty: global */
+	size_t			*skipped;	/* site ids, in turn */
+	size_t			 nskipped;
+	uint64_t		 seed;
+};
+
+struct crossval;
+
 struct round {
 	enum round_state	 state;
 	int			 closing;	/* closed, model unsaved */
 	int			 autostart;	/* start at min_num_clients */
+	int			 stopped;	/* aborted, or could not go on */
+	char			 note[AGGD_MSG_MAX]; /* why it stopped */
 	int64_t			 run;
 	int64_t			 number;
 	enum contrib_type	 type;
@@ -231,6 +272,8 @@ struct round {
 	struct model		 global;
 	struct fedavg		 acc;
 	struct model_cache	 cache;
+	struct robin		 rr;
+	struct crossval		*xv;		/* NULL: none */
 	const char		*project;
 	struct registry		*reg;
 	const struct train_config *cfg;
@@ -246,18 +289,73 @@ void		 round_free(struct round *);
 const char	*round_state_name(const struct round *);
 enum fl_status	 round_start(struct round *, double now, char *msg,
 		    size_t len);
+enum fl_status	 round_abort(struct round *, char *msg, size_t len);
 enum fl_status	 round_set_run(struct round *, int64_t run, char *msg,
 		    size_t len);
+void		 round_replace(struct round *, struct model *global,
+		    struct fedavg *);
+const struct model *round_model(const struct round *);
 enum fl_status	 round_fetch(struct round *, struct site *, size_t max_len,
 		    struct model_buf **, char *msg, size_t len);
 enum fl_status	 round_may_contribute(struct round *, struct site *,
 		    const Fedlearn__MetaData *, char *msg, size_t len);
-void		 round_contribute(struct round *, struct site *,
+int		 round_contribute(struct round *, struct site *,
 		    const struct update *, const char *sha256, double now);
 void		 round_tick(struct round *, double now);
 int		 round_stuck(const struct round *, char *msg, size_t len);
+int		 round_note(const struct round *, char *msg, size_t len);
 void		 round_meta(const struct round *, struct model_meta *);
 json_t		*round_json(const struct round *);
+
+/* robin.c */
+
+void		 robin_order(size_t *ids, size_t n, uint64_t seed, int64_t run,
+		    int64_t round);
+uint64_t	 robin_seed(const struct train_config *);
+int		 robin_enough(const struct round *, char *why, size_t len);
+int		 robin_begin(struct round *, char *why, size_t len);
+void		 robin_reset(struct robin *);
+void		 robin_free(struct robin *);
+struct site	*robin_holder(const struct round *);
+const struct model *robin_model(const struct round *);
+enum fl_status	 robin_may_fetch(const struct round *, const struct site *,
+		    char *msg, size_t len);
+enum fl_status	 robin_may_contribute(const struct round *,
+		    const struct site *, char *msg, size_t len);
+int		 robin_contribute(struct round *, const struct update *);
+int		 robin_advance(struct round *);
+void		 robin_status(const struct round *, char *msg, size_t len);
+json_t		*robin_provenance(const struct round *);
+
+/* crossval.c */
+
+/* Owner 0 is the server's global model, owner 1 + i project site i. */
+struct crossval {
+	struct round		*round;
+	int64_t			 run;		/* whose state this is */
+	size_t			 nsites;
+	size_t			 max_bytes;
+	unsigned char		*has_model;	/* per site */
+	unsigned char		*asked;		/* per site */
+	unsigned char		*served;	/* validator x owner */
+	unsigned char		*done;		/* validator x owner */
+	json_t			*results;	/* cross_val_results.json */
+};
+
+int		 crossval_init(struct crossval *, struct round *,
+		    size_t max_bytes);
+void		 crossval_free(struct crossval *);
+void		 crossval_registered(struct crossval *, const struct site *);
+enum fl_status	 crossval_submit_model(struct crossval *, struct site *,
+		    const Fedlearn__LocalModel *, char *msg, size_t len);
+enum fl_status	 crossval_next(struct crossval *, struct site *,
+		    size_t max_len, struct model_buf **, char *msg,
+		    size_t len);
+enum fl_status	 crossval_submit_results(struct crossval *, struct site *,
+		    const Fedlearn__ValidationResults *, char *msg,
+		    size_t len);
+int		 crossval_complete(struct crossval *);
+json_t		*crossval_results(struct crossval *);
 
 /* training.c and control.c */
 
@@ -269,6 +367,8 @@ struct aggd {
 	struct notice		 notice;
 	struct model_store	 store;
 	struct train_config	 cfg;
+	struct crossval		 xv;
+	size_t			 max_model;	/* bytes of a model on disk */
 };
 
 /* What a request gets back: a status, and on OK a payload. */
@@ -288,5 +388,9 @@ void	training_request(struct aggd *, const Flipc__Envelope *,
 	    const void *payload, size_t len, double now, struct reply *);
 void	control_request(struct aggd *, const Flipc__Envelope *,
 	    const void *payload, size_t len, struct reply *);
+
+/* deploy.c */
+
+int	deploy_config(struct aggd *, const char *config, struct reply *);
 
 #endif

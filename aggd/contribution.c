@@ -222,12 +222,32 @@ contribution_decode(const Fedlearn__Contribution *c, const char *site,
     enum contrib_type round_type, size_t max_bytes, struct update *u,
     char *err, size_t len)
 {
-	const Fedlearn__ModelData	*data = c->data;
-	size_t				 i;
+	struct update	 head;
+
+	memset(&head, 0, sizeof(head));
+	memset(u, 0, sizeof(*u));
+	if (contribution_header(c, site, round_type, &head, err, len) == -1 ||
+	    contribution_decode_data(c->data, site, global, cfg, max_bytes, u,
+	    err, len) == -1)
+		return -1;
+	u->n_iter = head.n_iter;
+	u->type = head.type;
+	return 0;
+}
+
+/*
+ * contribution_decode_data - the tensors of data, from site, aligned
+ * with the global model and checked like an update's. cfg's exclude_vars
+ * says which tensors are ignored; a cfg without it takes every tensor.
+ */
+int
+contribution_decode_data(const Fedlearn__ModelData *data, const char *site,
+    const struct model *global, const struct train_config *cfg,
+    size_t max_bytes, struct update *u, char *err, size_t len)
+{
+	size_t	 i;
 
 	memset(u, 0, sizeof(*u));
-	if (contribution_header(c, site, round_type, u, err, len) == -1)
-		return -1;
 	if ((u->tensors = calloc(global->count == 0 ? 1 : global->count,
 	    sizeof(*u->tensors))) == NULL)
 		return contribution_fail(err, len, site, NULL,

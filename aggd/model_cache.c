@@ -13,6 +13,8 @@
  * fixed by federated.proto: CurrentModel {meta = 1, data = 2}, ModelData
  * {repeated ParamsEntry params = 1}, ParamsEntry {key = 1, value = 2},
  * NDArray {bytes ndarray = 1}. MetaData is small and packed by protobuf-c.
+ * A ValidationModel {meta = 1, owner = 2, data = 3, more_available = 4}
+ * for cross-site validation is written the same way, every tensor in.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -69,6 +71,13 @@ model_cache_entry_len(const struct tensor *t)
 	    model_cache_field_len(model_cache_field_len(npy_size(t)));
 }
 
+/* model_cache_sent - the tensor goes on the wire: cfg NULL sends all */
+static int
+model_cache_sent(const struct train_config *cfg, const struct tensor *t)
+{
+	return cfg == NULL || !train_config_excluded(cfg, t->name);
+}
+
 /* model_cache_data_len - bytes of the ModelData body */
 static size_t
 model_cache_data_len(const struct model *global,
@@ -77,7 +86,7 @@ model_cache_data_len(const struct model *global,
 	size_t	 i, len = 0;
 
 	for (i = 0; i < global->count; i++)
-		if (!train_config_excluded(cfg, global->tensors[i].name))
+		if (model_cache_sent(cfg, &global->tensors[i]))
 			len += model_cache_field_len(
 			    model_cache_entry_len(&global->tensors[i]));
 	return len;
@@ -151,10 +160,68 @@ model_cache_pack(const struct model *global, const struct train_config *cfg,
 	memcpy(p, meta, metalen);
 	p = model_cache_field(p + metalen, 2, datalen);
 	for (i = 0; i < global->count; i++)
-		if (!train_config_excluded(cfg, global->tensors[i].name))
+		if (model_cache_sent(cfg, &global->tensors[i]))
 			p = model_cache_entry(p, &global->tensors[i]);
 	if ((size_t)(p - mb->data) != mb->len)
 		fatalx("CurrentModel packed %zu bytes of %zu",
+		    (size_t)(p - mb->data), mb->len);
+	free(meta);
+	atomic_init(&mb->refs, 1);
+	return mb;
+fail:
+	free(meta);
+	free(mb);
+	return NULL;
+}
+
+/* model_cache_data - field 3's ModelData: every tensor of m */
+static unsigned char *
+model_cache_data(unsigned char *p, const struct model *m, size_t datalen)
+{
+	size_t	 i;
+
+	p = model_cache_field(p, 3, datalen);
+	for (i = 0; i < m->count; i++)
+		p = model_cache_entry(p, &m->tensors[i]);
+	return p;
+}
+
+/*
+ * model_cache_validation - a packed ValidationModel carrying m, owner's
+ * model, for cross-site validation. Built for one send, not cached: a
+ * site validates each model once.
+ */
+struct model_buf *
+model_cache_validation(const struct model *m, const struct model_meta *mm,
+    const char *owner, int more)
+{
+	struct model_buf	*mb;
+	unsigned char		*meta, *p;
+	size_t			 metalen, datalen, ownerlen = strlen(owner);
+
+	if ((meta = model_cache_meta(mm, &metalen)) == NULL)
+		return NULL;
+	datalen = model_cache_data_len(m, NULL);
+	if ((mb = calloc(1, sizeof(*mb))) == NULL)
+		goto fail;
+	mb->len = model_cache_field_len(metalen) +
+	    model_cache_field_len(ownerlen) + model_cache_field_len(datalen) +
+	    (more ? 2 : 0);
+	if ((mb->data = malloc(mb->len)) == NULL)
+		goto fail;
+
+	p = model_cache_field(mb->data, 1, metalen);
+	memcpy(p, meta, metalen);
+	p = model_cache_field(p + metalen, 2, ownerlen);
+	memcpy(p, owner, ownerlen);
+	p = model_cache_data(p + ownerlen, m, datalen);
+	if (more) {
+		/* Field 4, wire type 0 (varint): true. */
+		*p++ = 4 << 3;
+		*p++ = 1;
+	}
+	if ((size_t)(p - mb->data) != mb->len)
+		fatalx("ValidationModel packed %zu bytes of %zu",
 		    (size_t)(p - mb->data), mb->len);
 	free(meta);
 	atomic_init(&mb->refs, 1);

@@ -4,8 +4,10 @@
  *
  *   run_N/models/FL_global_model.npz	the model after the last round
  *   run_N/models/round_K.npz		after round K (keep_round_models)
+ *   run_N/models/initial_model.npz	the model a run starts from
  *   run_N/provenance/round_K.json	which updates made round K's model
- *   state/aggd.json			{"run", "round", "global_model"}
+ *   state/aggd.json			{"run", "round", "global_model",
+ *					 "config" when one was deployed}
  *
  * Every file is written to a temporary name, fsync'd and renamed, so a
  * crash or a full disk leaves the previous version in place. The
@@ -31,6 +33,7 @@
 #include "npz.h"
 
 #define STORE_GLOBAL_MODEL	"FL_global_model.npz"
+#define STORE_INITIAL_MODEL	"initial_model.npz"
 #define STORE_CHECKPOINT	"state/aggd.json"
 
 int
@@ -48,15 +51,12 @@ void
 model_store_free(struct model_store *store)
 {
 	free(store->workspace);
+	free(store->config);
 	memset(store, 0, sizeof(*store));
 }
 
 /* model_store_path - WORKSPACE/rel into buf, refusing truncation */
-static int
-model_store_path(const struct model_store *store, char *buf, size_t len,
-    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-
-static int
+int
 model_store_path(const struct model_store *store, char *buf, size_t len,
     const char *fmt, ...)
 {
@@ -78,7 +78,7 @@ model_store_path(const struct model_store *store, char *buf, size_t len,
 }
 
 /* model_store_mkdir - one folder, fine if it is there */
-static int
+int
 model_store_mkdir(const char *path)
 {
 	if (mkdir(path, 0750) == -1 && errno != EEXIST) {
@@ -147,7 +147,7 @@ model_store_write_all(int fd, const char *buf, size_t len)
 }
 
 /* model_store_write_json - doc to path: temporary, fsync, rename */
-static int
+int
 model_store_write_json(const char *path, const json_t *doc)
 {
 	char	 tmp[PATH_MAX], *text;
@@ -265,7 +265,8 @@ model_store_provenance_sites(const struct provenance_site *ps, size_t n)
 static int
 model_store_provenance(const struct model_store *store, int64_t run,
     int64_t round, enum contrib_type type, const char *model,
-    const char *model_sha256, const struct provenance_site *ps, size_t n)
+    const char *model_sha256, const struct provenance_site *ps, size_t n,
+    json_t *extra)
 {
 	char	 path[PATH_MAX];
 	json_t	*doc, *sites;
@@ -281,17 +282,21 @@ model_store_provenance(const struct model_store *store, int64_t run,
 	    (json_int_t)run, "round", (json_int_t)round, "type",
 	    contribution_type_name(type), "sites", sites, "model", model,
 	    "model_sha256", model_sha256);
-	if (doc == NULL)
+	if (doc == NULL || (extra != NULL && json_object_update(doc,
+	    extra) == -1)) {
+		json_decref(doc);
 		return -1;
+	}
 	rv = model_store_write_json(path, doc);
 	json_decref(doc);
 	return rv;
 }
 
-/* model_store_checkpoint - state/aggd.json: the round to run next */
+/* model_store_checkpoint - state/aggd.json: the round to run next, from
+ * run_N/models/name, and the deployed configuration if there is one */
 static int
 model_store_checkpoint(const struct model_store *store, int64_t run,
-    int64_t next_round)
+    int64_t next_round, const char *name)
 {
 	char	 path[PATH_MAX], model[PATH_MAX];
 	json_t	*doc;
@@ -301,9 +306,15 @@ model_store_checkpoint(const struct model_store *store, int64_t run,
 	    -1)
 		return -1;
 	snprintf(model, sizeof(model), "run_%lld/models/%s", (long long)run,
-	    STORE_GLOBAL_MODEL);
+	    name);
 	doc = json_pack("{s:I, s:I, s:s}", "run", (json_int_t)run, "round",
 	    (json_int_t)next_round, "global_model", model);
+	if (doc != NULL && store->config != NULL &&
+	    json_object_set_new(doc, "config", json_string(store->config)) ==
+	    -1) {
+		json_decref(doc);
+		doc = NULL;
+	}
 	if (doc == NULL)
 		return -1;
 	rv = model_store_write_json(path, doc);
@@ -319,7 +330,7 @@ model_store_checkpoint(const struct model_store *store, int64_t run,
 int
 model_store_save(struct model_store *store, int64_t run, int64_t round,
     enum contrib_type type, const struct model *m,
-    const struct provenance_site *ps, size_t n)
+    const struct provenance_site *ps, size_t n, json_t *extra)
 {
 	char	 path[PATH_MAX], name[64], sha[DIGEST_HEX_LEN + 1];
 
@@ -343,9 +354,28 @@ model_store_save(struct model_store *store, int64_t run, int64_t round,
 		return -1;
 
 	if (model_store_provenance(store, run, round, type, name, sha, ps,
-	    n) == -1)
+	    n, extra) == -1)
 		return -1;
-	return model_store_checkpoint(store, run, round + 1);
+	return model_store_checkpoint(store, run, round + 1,
+	    STORE_GLOBAL_MODEL);
+}
+
+/*
+ * model_store_begin_run - m as run's initial model, and the checkpoint
+ * naming it: a new run number, or a deployed configuration, survives a
+ * restart. Returns 0, or -1 (logged).
+ */
+int
+model_store_begin_run(struct model_store *store, int64_t run, int64_t round,
+    const struct model *m)
+{
+	char	 path[PATH_MAX];
+
+	if (model_store_dirs(store, run) == -1 ||
+	    model_store_npz(store, run, STORE_INITIAL_MODEL, m, path,
+	    sizeof(path)) == -1)
+		return -1;
+	return model_store_checkpoint(store, run, round, STORE_INITIAL_MODEL);
 }
 
 /* model_store_checkpoint_read - run, round and model path from
@@ -358,7 +388,7 @@ model_store_checkpoint_read(const struct model_store *store, int64_t *run,
 	json_error_t	 jerr;
 	json_t		*doc;
 	json_int_t	 r, k;
-	const char	*rel;
+	const char	*rel, *config = NULL;
 
 	if (model_store_path(store, path, sizeof(path), STORE_CHECKPOINT) ==
 	    -1)
@@ -370,8 +400,9 @@ model_store_checkpoint_read(const struct model_store *store, int64_t *run,
 		    jerr.line);
 		return 0;
 	}
-	if (json_unpack_ex(doc, &jerr, JSON_STRICT, "{s:I, s:I, s:s}", "run",
-	    &r, "round", &k, "global_model", &rel) == -1 || r < 1 || k < 0 ||
+	if (json_unpack_ex(doc, &jerr, JSON_STRICT, "{s:I, s:I, s:s, s?:s}",
+	    "run", &r, "round", &k, "global_model", &rel, "config",
+	    &config) == -1 || r < 1 || k < 0 ||
 	    rel[0] == '/' || strstr(rel, "..") != NULL ||
 	    model_store_path(store, model, len, "%s", rel) == -1) {
 		log_warnx("checkpoint %s is not {\"run\", \"round\", "
@@ -384,6 +415,35 @@ model_store_checkpoint_read(const struct model_store *store, int64_t *run,
 	*round = k;
 	json_decref(doc);
 	return 1;
+}
+
+/*
+ * model_store_deployed - the configuration the checkpoint names, the one
+ * an operator deployed last, into config. Returns 1, or 0 when there is
+ * none.
+ */
+int
+model_store_deployed(const char *workspace, char *config, size_t len)
+{
+	struct model_store	 store;
+	json_error_t		 jerr;
+	json_t			*doc;
+	const char		*path;
+	char			 file[PATH_MAX];
+	int			 found = 0;
+
+	memset(&store, 0, sizeof(store));
+	store.workspace = (char *)workspace;
+	if (model_store_path(&store, file, sizeof(file), STORE_CHECKPOINT) ==
+	    -1 || access(file, F_OK) == -1)
+		return 0;
+	if ((doc = json_load_file(file, 0, &jerr)) == NULL)
+		return 0;
+	if (json_unpack(doc, "{s:s}", "config", &path) == 0 &&
+	    (size_t)snprintf(config, len, "%s", path) < len)
+		found = 1;
+	json_decref(doc);
+	return found;
 }
 
 /*

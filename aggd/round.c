@@ -14,6 +14,16 @@
  *
  * Rounds are numbered from start_round; with num_rounds > 0 the last one
  * is num_rounds - 1.
+ *
+ * A round-robin server (robin.c) passes the model from site to site
+ * instead: one site at a time may fetch it, and its result is the next
+ * site's model. A validation-only server runs no round at all: started,
+ * it serves its fixed global model for cross-site validation (crossval.c)
+ * and finishes once every registered site has validated everything.
+ *
+ * Training stops without finishing when an operator aborts it or when a
+ * round-robin round lacks sites; "stopped" and "note" say so, and the
+ * rounds go on at the next start from the round that was open.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,6 +33,14 @@
 
 #include "aggd.h"
 #include "log.h"
+
+/* round_over - num_rounds are done; a validation-only server has none */
+static int
+round_over(const struct round *r)
+{
+	return r->cfg->server_type != SERVER_VALIDATION_ONLY &&
+	    r->cfg->num_rounds > 0 && r->number >= r->cfg->num_rounds;
+}
 
 int
 round_init(struct round *r, const char *project, struct registry *reg,
@@ -45,11 +63,16 @@ round_init(struct round *r, const char *project, struct registry *reg,
 
 	if ((r->sites = calloc(reg->nsites + 1, sizeof(*r->sites))) == NULL ||
 	    (r->order = calloc(reg->nsites + 1, sizeof(*r->order))) == NULL ||
+	    (r->rr.order = calloc(reg->nsites + 1,
+	    sizeof(*r->rr.order))) == NULL ||
+	    (r->rr.skipped = calloc(reg->nsites + 1,
+	    sizeof(*r->rr.skipped))) == NULL ||
 	    fedavg_init(&r->acc, &r->global, cfg) == -1) {
 		round_free(r);
 		return -1;
 	}
-	if (cfg->num_rounds > 0 && number >= cfg->num_rounds)
+	r->rr.seed = robin_seed(cfg);
+	if (round_over(r))
 		r->state = ROUND_FINISHED;
 	return 0;
 }
@@ -60,10 +83,20 @@ round_free(struct round *r)
 	model_cache_clear(&r->cache);
 	fedavg_free(&r->acc);
 	model_free(&r->global);
+	robin_free(&r->rr);
 	free(r->sites);
 	free(r->order);
 	r->sites = NULL;
 	r->order = NULL;
+}
+
+/* round_model - the model a site fetches now */
+const struct model *
+round_model(const struct round *r)
+{
+	if (r->cfg->server_type == SERVER_ROUND_ROBIN)
+		return robin_model(r);
+	return &r->global;
 }
 
 const char *
@@ -116,23 +149,53 @@ round_reset(struct round *r)
 	r->stuck_warned = 0;
 	fedavg_reset(&r->acc, &r->global);
 	model_cache_clear(&r->cache);
+	robin_reset(&r->rr);
+}
+
+/* round_stop - training stops without finishing; why is the note */
+static void
+round_stop(struct round *r, const char *event, const char *why)
+{
+	round_reset(r);
+	r->state = ROUND_IDLE;
+	r->stopped = 1;
+	r->autostart = 0;
+	snprintf(r->note, sizeof(r->note), "%s", why);
+	log_warnx("run %lld: %s", (long long)r->run, why);
+	notice_round(r->notice, event, r);
 }
 
 /* round_begin - the next round, or the end of training */
 static void
 round_begin(struct round *r)
 {
+	char	 why[AGGD_MSG_MAX];
+
 	round_reset(r);
-	if (r->cfg->num_rounds > 0 && r->number >= r->cfg->num_rounds) {
+	if (round_over(r)) {
 		r->state = ROUND_FINISHED;
 		log_info("run %lld: training finished after round %lld",
 		    (long long)r->run, (long long)r->number - 1);
 		notice_round(r->notice, "finished", r);
 		return;
 	}
+	if (r->cfg->server_type == SERVER_ROUND_ROBIN &&
+	    robin_begin(r, why, sizeof(why)) == -1) {
+		round_stop(r, "stopped", why);
+		return;
+	}
+	/* -s starts training once; an abort or a stop is not undone. */
+	r->autostart = 0;
+	r->stopped = 0;
+	r->note[0] = '\0';
 	r->state = ROUND_TRAINING;
-	log_info("run %lld: round %lld started", (long long)r->run,
-	    (long long)r->number);
+	if (r->cfg->server_type == SERVER_VALIDATION_ONLY)
+		log_info("run %lld: validation started: round %lld's model is "
+		    "served for cross-site validation", (long long)r->run,
+		    (long long)r->number);
+	else
+		log_info("run %lld: round %lld started", (long long)r->run,
+		    (long long)r->number);
 	notice_round(r->notice, "started", r);
 }
 
@@ -140,9 +203,12 @@ round_begin(struct round *r)
 enum fl_status
 round_start(struct round *r, double now, char *msg, size_t len)
 {
+	const char	*what = r->cfg->server_type == SERVER_VALIDATION_ONLY ?
+			    "validation" : "training";
+
 	if (r->state == ROUND_FINISHED) {
-		snprintf(msg, len, "training has finished: run %lld has no "
-		    "round %lld", (long long)r->run, (long long)r->number);
+		snprintf(msg, len, "%s of run %lld has finished: set a new run "
+		    "number to start again", what, (long long)r->run);
 		return FL_FAILED_PRECONDITION;
 	}
 	if (r->state == ROUND_TRAINING) {
@@ -150,7 +216,28 @@ round_start(struct round *r, double now, char *msg, size_t len)
 		    (long long)r->number);
 		return FL_FAILED_PRECONDITION;
 	}
+	if (r->cfg->server_type == SERVER_ROUND_ROBIN &&
+	    robin_enough(r, msg, len) == -1)
+		return FL_FAILED_PRECONDITION;
 	round_begin(r);
+	msg[0] = '\0';
+	return FL_OK;
+}
+
+/* round_abort - the operator stops training; the open round and its sum
+ * are dropped, to be redone at the next start */
+enum fl_status
+round_abort(struct round *r, char *msg, size_t len)
+{
+	char	 why[AGGD_MSG_MAX];
+
+	if (r->state != ROUND_TRAINING) {
+		snprintf(msg, len, "training is not running");
+		return FL_FAILED_PRECONDITION;
+	}
+	snprintf(why, sizeof(why), "training was aborted by an admin in "
+	    "round %lld", (long long)r->number);
+	round_stop(r, "aborted", why);
 	msg[0] = '\0';
 	return FL_OK;
 }
@@ -172,13 +259,55 @@ round_set_run(struct round *r, int64_t run, char *msg, size_t len)
 	}
 	r->run = run;
 	r->number = r->cfg->start_round;
-	r->state = ROUND_IDLE;
-	if (r->cfg->num_rounds > 0 && r->number >= r->cfg->num_rounds)
-		r->state = ROUND_FINISHED;
+	r->state = round_over(r) ? ROUND_FINISHED : ROUND_IDLE;
+	r->stopped = 0;
+	r->note[0] = '\0';
 	round_reset(r);
 	log_info("run number set to %lld", (long long)run);
 	msg[0] = '\0';
 	return FL_OK;
+}
+
+/*
+ * round_replace - a deployed configuration (already in r->cfg) with its
+ * initial model and running sum: the run starts over from start_round.
+ * Takes both; the caller checked that training is not running.
+ */
+void
+round_replace(struct round *r, struct model *global, struct fedavg *acc)
+{
+	model_cache_clear(&r->cache);
+	fedavg_free(&r->acc);
+	model_free(&r->global);
+	r->global = *global;
+	r->acc = *acc;
+	memset(global, 0, sizeof(*global));
+	memset(acc, 0, sizeof(*acc));
+	r->rr.seed = robin_seed(r->cfg);
+	r->number = r->cfg->start_round;
+	r->state = round_over(r) ? ROUND_FINISHED : ROUND_IDLE;
+	r->stopped = 0;
+	r->note[0] = '\0';
+	round_reset(r);
+}
+
+/*
+ * round_fetch_refused - GetModel on a validation-only server: it runs no
+ * round, so a site is told that training is over (Clara's clients then
+ * go on to cross-site validation), or to wait until validation starts.
+ */
+static enum fl_status
+round_fetch_refused(const struct round *r, char *msg, size_t len)
+{
+	if (r->state == ROUND_IDLE) {
+		snprintf(msg, len, "No token: validation %s", r->stopped ?
+		    "is not running" : "has not started");
+		return FL_RESOURCE_EXHAUSTED;
+	}
+	snprintf(msg, len, "this server runs no training rounds: it serves "
+	    "round %lld's model for cross-site validation",
+	    (long long)r->number);
+	return FL_OUT_OF_RANGE;
 }
 
 /*
@@ -194,8 +323,11 @@ round_fetch(struct round *r, struct site *site, size_t max_len,
 	struct model_meta	 mm;
 	struct model_buf	*mb;
 
+	if (r->cfg->server_type == SERVER_VALIDATION_ONLY)
+		return round_fetch_refused(r, msg, len);
 	if (r->state == ROUND_IDLE) {
-		snprintf(msg, len, "No token: training has not started");
+		snprintf(msg, len, "No token: training %s", r->stopped ?
+		    "is not running" : "has not started");
 		return FL_RESOURCE_EXHAUSTED;
 	}
 	if (r->state == ROUND_FINISHED) {
@@ -218,9 +350,12 @@ round_fetch(struct round *r, struct site *site, size_t max_len,
 		    "model", site->name, (long long)r->number);
 		return FL_RESOURCE_EXHAUSTED;
 	}
+	if (r->cfg->server_type == SERVER_ROUND_ROBIN &&
+	    robin_may_fetch(r, site, msg, len) != FL_OK)
+		return FL_RESOURCE_EXHAUSTED;
 
 	round_meta(r, &mm);
-	if ((mb = model_cache_get(&r->cache, &r->global, r->cfg, &mm)) ==
+	if ((mb = model_cache_get(&r->cache, round_model(r), r->cfg, &mm)) ==
 	    NULL) {
 		snprintf(msg, len, "the server could not pack the model");
 		return FL_INTERNAL;
@@ -273,9 +408,15 @@ round_may_contribute(struct round *r, struct site *site,
 	struct round_site	*rs = &r->sites[site->id];
 	enum fl_status		 st;
 
+	if (r->cfg->server_type == SERVER_VALIDATION_ONLY) {
+		snprintf(msg, len, "Contrib: this server runs no training "
+		    "rounds (validation only)");
+		return FL_FAILED_PRECONDITION;
+	}
 	if (r->state != ROUND_TRAINING) {
-		snprintf(msg, len, "Contrib: %s", r->state == ROUND_IDLE ?
-		    "training has not started" : "training has finished");
+		snprintf(msg, len, "Contrib: %s", r->state == ROUND_FINISHED ?
+		    "training has finished" : r->stopped ?
+		    "training is not running" : "training has not started");
 		return FL_FAILED_PRECONDITION;
 	}
 	if ((st = round_meta_matches(r, meta, msg, len)) != FL_OK)
@@ -295,16 +436,20 @@ round_may_contribute(struct round *r, struct site *site,
 		    "model", site->name, (long long)r->number);
 		return FL_FAILED_PRECONDITION;
 	}
+	if (r->cfg->server_type == SERVER_ROUND_ROBIN)
+		return robin_may_contribute(r, site, msg, len);
 	msg[0] = '\0';
 	return FL_OK;
 }
 
 /*
- * round_contribute - a validated update into the round's sum. The round
+ * round_contribute - a validated update into the round's sum, or on a
+ * round-robin server into the model the next site gets. The round
  * closes at the next round_tick, which the caller runs once the request
- * and its copies of the update are freed.
+ * and its copies of the update are freed. Returns 0, or -1 when memory
+ * ran out and nothing changed.
  */
-void
+int
 round_contribute(struct round *r, struct site *site, const struct update *u,
     const char *sha256, double now)
 {
@@ -313,7 +458,11 @@ round_contribute(struct round *r, struct site *site, const struct update *u,
 
 	weight = fedavg_weight(r->cfg, site->name, u->n_iter,
 	    &site->weight_warned, &agw);
-	fedavg_add(&r->acc, &r->global, u, weight);
+	if (r->cfg->server_type == SERVER_ROUND_ROBIN) {
+		if (robin_contribute(r, u) == -1)
+			return -1;
+	} else
+		fedavg_add(&r->acc, &r->global, u, weight);
 
 	rs->contributed = 1;
 	rs->prov.site = site->name;
@@ -332,6 +481,7 @@ round_contribute(struct round *r, struct site *site, const struct update *u,
 	    contribution_type_name(u->type), (long long)u->n_iter, weight,
 	    r->ncontributed);
 	notice_round(r->notice, "contribution", r);
+	return 0;
 }
 
 /* round_waiting - registered sites whose update is not in */
@@ -367,6 +517,7 @@ round_stuck(const struct round *r, char *msg, size_t len)
 	size_t	 waiting, min = (size_t)r->cfg->min_num_clients;
 
 	if (r->state != ROUND_TRAINING || r->closing ||
+	    r->cfg->server_type != SERVER_FEDERATED ||
 	    r->ncontributed >= min)
 		return 0;
 	if ((waiting = round_waiting(r)) + r->ncontributed >= min)
@@ -399,6 +550,7 @@ static int
 round_save(struct round *r, const struct model *next)
 {
 	struct provenance_site	*ps;
+	json_t			*extra;
 	size_t			 i;
 	int			 rv;
 
@@ -406,10 +558,37 @@ round_save(struct round *r, const struct model *next)
 		return -1;
 	for (i = 0; i < r->ncontributed; i++)
 		ps[i] = r->sites[r->order[i]].prov;
+	extra = r->cfg->server_type == SERVER_ROUND_ROBIN ?
+	    robin_provenance(r) : NULL;
 	rv = model_store_save(r->store, r->run, r->number, r->type, next, ps,
-	    r->ncontributed);
+	    r->ncontributed, extra);
+	json_decref(extra);
 	free(ps);
 	return rv;
+}
+
+/* round_result - the round's new global model: the average, or the
+ * round-robin chain's last result, taken over */
+static int
+round_result(struct round *r, struct model *next)
+{
+	if (r->cfg->server_type != SERVER_ROUND_ROBIN)
+		return fedavg_finalize(&r->acc, &r->global, r->type, next);
+	*next = r->rr.chain;
+	memset(&r->rr.chain, 0, sizeof(r->rr.chain));
+	return 0;
+}
+
+/* round_result_back - a round-robin result that could not be saved goes
+ * back to the chain, for the next try */
+static void
+round_result_back(struct round *r, struct model *next)
+{
+	if (r->cfg->server_type == SERVER_ROUND_ROBIN) {
+		r->rr.chain = *next;
+		memset(next, 0, sizeof(*next));
+	}
+	model_free(next);
 }
 
 /* round_close - average, save, and move on; or try again later */
@@ -423,9 +602,9 @@ round_close(struct round *r, double now)
 	 * new one is made. */
 	model_cache_clear(&r->cache);
 	r->closing = 1;
-	if (fedavg_finalize(&r->acc, &r->global, r->type, &next) == -1 ||
-	    round_save(r, &next) == -1) {
-		model_free(&next);
+	memset(&next, 0, sizeof(next));
+	if (round_result(r, &next) == -1 || round_save(r, &next) == -1) {
+		round_result_back(r, &next);
 		r->retry_at = now + AGGD_SAVE_RETRY;
 		log_warnx("round %lld: the new global model could not be "
 		    "saved; trying again in %g s", (long long)r->number,
@@ -460,6 +639,33 @@ round_expire(struct round *r, double now)
 	}
 }
 
+/* round_validated - a validation-only server's work is done */
+static void
+round_validated(struct round *r)
+{
+	r->state = ROUND_FINISHED;
+	log_info("run %lld: validation finished: every registered site "
+	    "validated every model", (long long)r->run);
+	notice_round(r->notice, "finished", r);
+}
+
+/* round_robin_tick - skip the sites that left; close after the last */
+static void
+round_robin_tick(struct round *r, double now)
+{
+	char	 why[AGGD_MSG_MAX];
+
+	if (!robin_advance(r))
+		return;
+	if (r->ncontributed > 0) {
+		round_close(r, now);
+		return;
+	}
+	snprintf(why, sizeof(why), "round-robin round %lld: every site left "
+	    "before sending its result", (long long)r->number);
+	round_stop(r, "stopped", why);
+}
+
 /* round_tick - what time changes: dead sites, the start, the close */
 void
 round_tick(struct round *r, double now)
@@ -477,6 +683,15 @@ round_tick(struct round *r, double now)
 			round_close(r, now);
 		return;
 	}
+	if (r->cfg->server_type == SERVER_VALIDATION_ONLY) {
+		if (r->xv != NULL && crossval_complete(r->xv))
+			round_validated(r);
+		return;
+	}
+	if (r->cfg->server_type == SERVER_ROUND_ROBIN) {
+		round_robin_tick(r, now);
+		return;
+	}
 	if (round_stuck(r, why, sizeof(why))) {
 		if (!r->stuck_warned)
 			log_warnx("%s", why);
@@ -485,4 +700,28 @@ round_tick(struct round *r, double now)
 		r->stuck_warned = 0;
 	if (round_ready(r, now))
 		round_close(r, now);
+}
+
+/*
+ * round_note - what an operator should know about the round beyond its
+ * numbers: 1 with the note in msg, or 0.
+ */
+int
+round_note(const struct round *r, char *msg, size_t len)
+{
+	if (r->state == ROUND_TRAINING && r->closing)
+		snprintf(msg, len, "the round is closed but its model could "
+		    "not be saved yet: retrying");
+	else if (r->state == ROUND_IDLE && r->stopped)
+		snprintf(msg, len, "%s", r->note);
+	else if (r->state == ROUND_TRAINING &&
+	    r->cfg->server_type == SERVER_ROUND_ROBIN)
+		robin_status(r, msg, len);
+	else if (r->state == ROUND_TRAINING &&
+	    r->cfg->server_type == SERVER_VALIDATION_ONLY)
+		snprintf(msg, len, "validation only: round %lld's model is "
+		    "served for cross-site validation", (long long)r->number);
+	else
+		return round_stuck(r, msg, len);
+	return 1;
 }

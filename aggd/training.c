@@ -6,8 +6,8 @@
  * so everything in the request is checked here again. Each request is
  * decoded with protobuf-c, authenticated (the certificate must be one of
  * the project's sites, the token that site's live token), handed to the
- * registry or the round, and answered with a gRPC status and, on OK, the
- * serialized reply.
+ * registry, the round or cross-site validation, and answered with a gRPC
+ * status and, on OK, the serialized reply.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -205,6 +205,8 @@ training_register(struct aggd *ag, struct site *site, const void *payload,
 	if (rep->status != FL_OK)
 		return;
 
+	if (ag->round.xv != NULL)
+		crossval_registered(ag->round.xv, site);
 	log_info("%s registered%s", site->name, again ? " again: its old "
 	    "token is revoked" : "");
 	notice_site(&ag->notice, "registered", site, again ?
@@ -305,16 +307,20 @@ training_update(struct aggd *ag, struct site *site,
 		    "carries its model data more than once", site->name);
 		return;
 	}
-	if (contribution_decode(c, site->name, &r->global, &ag->cfg, r->type,
-	    ag->max_payload, &u, rep->message, sizeof(rep->message)) == -1) {
+	if (contribution_decode(c, site->name, round_model(r), &ag->cfg,
+	    r->type, ag->max_payload, &u, rep->message,
+	    sizeof(rep->message)) == -1) {
 		rep->status = FL_INVALID_ARGUMENT;
 		return;
 	}
 	snprintf(comment, sizeof(comment), "update accepted for round %lld",
 	    (long long)r->number);
-	round_contribute(r, site, &u, sha, now);
+	if (round_contribute(r, site, &u, sha, now) == -1)
+		training_reply(rep, FL_INTERNAL, "the server ran out of memory "
+		    "taking %s's update", site->name);
+	else
+		training_summary(ag, rep, NULL, comment);
 	contribution_free(&u);
-	training_summary(ag, rep, NULL, comment);
 }
 
 static void
@@ -342,6 +348,90 @@ training_submit_update(struct aggd *ag, struct site *site,
 			training_update(ag, site, c, payload, len, now, rep);
 	}
 	fedlearn__contribution__free_unpacked(c, NULL);
+}
+
+static void
+training_best_model(struct aggd *ag, struct site *site,
+    const Flipc__Envelope *env, const void *payload, size_t len, double now,
+    struct reply *rep)
+{
+	Fedlearn__LocalModel	*lm;
+	Fedlearn__ClientState	*cs;
+
+	if ((lm = fedlearn__local_model__unpack(NULL, len, payload)) ==
+	    NULL) {
+		training_reply(rep, FL_INVALID_ARGUMENT, "malformed "
+		    "LocalModel");
+		return;
+	}
+	cs = lm->client;
+	if (training_name(site, cs != NULL ? cs->client_name : NULL, rep) ==
+	    0 && training_auth(ag, site, cs != NULL ? cs->token : NULL, env,
+	    now, rep) == 0) {
+		rep->status = crossval_submit_model(&ag->xv, site, lm,
+		    rep->message, sizeof(rep->message));
+		if (rep->status == FL_OK)
+			training_summary(ag, rep, NULL, "best local model "
+			    "accepted");
+	}
+	fedlearn__local_model__free_unpacked(lm, NULL);
+}
+
+static void
+training_validation_model(struct aggd *ag, struct site *site,
+    const Flipc__Envelope *env, const void *payload, size_t len, double now,
+    struct reply *rep)
+{
+	Fedlearn__ClientState	*cs;
+	struct model_buf	*mb = NULL;
+	int			 ok;
+
+	if ((cs = fedlearn__client_state__unpack(NULL, len, payload)) ==
+	    NULL) {
+		training_reply(rep, FL_INVALID_ARGUMENT, "malformed "
+		    "ClientState");
+		return;
+	}
+	ok = training_name(site, cs->client_name, rep) == 0 &&
+	    training_auth(ag, site, cs->token, env, now, rep) == 0;
+	fedlearn__client_state__free_unpacked(cs, NULL);
+	if (!ok)
+		return;
+
+	rep->status = crossval_next(&ag->xv, site, ag->max_payload, &mb,
+	    rep->message, sizeof(rep->message));
+	if (rep->status != FL_OK)
+		return;
+	rep->payload = mb->data;
+	rep->len = mb->len;
+	rep->free_fn = model_cache_release;
+	rep->hint = mb;
+}
+
+static void
+training_validation_results(struct aggd *ag, struct site *site,
+    const Flipc__Envelope *env, const void *payload, size_t len, double now,
+    struct reply *rep)
+{
+	Fedlearn__ValidationResults	*vr;
+	Fedlearn__ClientState		*cs;
+
+	if ((vr = fedlearn__validation_results__unpack(NULL, len,
+	    payload)) == NULL) {
+		training_reply(rep, FL_INVALID_ARGUMENT, "malformed "
+		    "ValidationResults");
+		return;
+	}
+	cs = vr->client;
+	if (training_name(site, cs != NULL ? cs->client_name : NULL, rep) ==
+	    0 && training_auth(ag, site, cs != NULL ? cs->token : NULL, env,
+	    now, rep) == 0) {
+		rep->status = crossval_submit_results(&ag->xv, site, vr,
+		    rep->message, sizeof(rep->message));
+		if (rep->status == FL_OK)
+			training_summary(ag, rep, NULL, "results accepted");
+	}
+	fedlearn__validation_results__free_unpacked(vr, NULL);
 }
 
 /* training_log - a refused request, once; "No token" is the routine
@@ -392,9 +482,20 @@ training_request(struct aggd *ag, const Flipc__Envelope *env,
 	case FLIPC__KIND__SUBMIT_UPDATE:
 		training_submit_update(ag, site, env, payload, len, now, rep);
 		break;
+	case FLIPC__KIND__SUBMIT_BEST_LOCAL_MODEL:
+		training_best_model(ag, site, env, payload, len, now, rep);
+		break;
+	case FLIPC__KIND__GET_VALIDATION_MODELS:
+		training_validation_model(ag, site, env, payload, len, now,
+		    rep);
+		break;
+	case FLIPC__KIND__SUBMIT_VALIDATION_RESULTS:
+		training_validation_results(ag, site, env, payload, len, now,
+		    rep);
+		break;
 	default:
-		training_reply(rep, FL_UNIMPLEMENTED, "cross-site validation "
-		    "is not available on this server yet");
+		training_reply(rep, FL_UNIMPLEMENTED, "kind %d is not a "
+		    "training request", env->kind);
 		break;
 	}
 done:

@@ -45,7 +45,10 @@ const struct sandbox_rule seccomp_aggd_rules[] = {
 	SANDBOX_ALLOW(fsync),		/* a model is on disk before rename */
 	SANDBOX_ALLOW(rename),		/* it replaces the last one whole */
 	SANDBOX_ALLOW(unlink),		/* a half-written temporary file */
+	SANDBOX_ALLOW(unlinkat),	/* delete_run_number, link by link */
 	SANDBOX_ALLOW(mkdir),		/* run_N/models, run_N/provenance */
+	SANDBOX_ALLOW(readlink),	/* realpath: a deployed configuration */
+	SANDBOX_ALLOW(faccessat2),	/* realpath, after a ".." */
 
 	/* Waiting. */
 	SANDBOX_ALLOW(epoll_wait),	/* ZeroMQ's I/O thread */
