@@ -1,12 +1,15 @@
 /*
  * seccomp_netd - the system calls netd may make once it serves.
  *
- * netd holds the TLS key and sees every site's traffic in flight. Once
- * its ports are open and its ZeroMQ links made, it opens no file, starts
- * no program and no process, maps no executable memory and creates no
- * socket but AF_UNIX ones (ZeroMQ reconnects to aggd and admind from its
- * I/O thread whenever one of them restarts). Anything not listed here
- * kills the whole process; sandbox_enter answers clone3 with ENOSYS.
+ * netd holds the TLS key and sees every site's and admin's traffic in
+ * flight. Once its ports are open and its ZeroMQ links made, it opens no
+ * file, starts no program and no process, maps no executable memory and
+ * creates no socket but AF_UNIX ones (ZeroMQ reconnects to aggd and
+ * admind from its I/O thread whenever one of them restarts). The admin
+ * port's thread (OpenSSL over plain sockets, one poll(2) loop) needs
+ * nothing that grpc and ZeroMQ do not already: its uses are noted below.
+ * Anything not listed here kills the whole process; sandbox_enter
+ * answers clone3 with ENOSYS.
  */
 #include <sys/mman.h>
 #include <sys/prctl.h>
@@ -18,12 +21,12 @@
 #include "sandbox.h"
 
 const struct sandbox_rule seccomp_netd_rules[] = {
-	/* Connections: grpc's to sites and admins, ZeroMQ's to the others. */
-	SANDBOX_ALLOW(accept4),		/* grpc: a new site connection */
+	/* Connections: grpc's to sites, the admin port's, ZeroMQ's. */
+	SANDBOX_ALLOW(accept4),		/* grpc, admin port: a new client */
 	SANDBOX_ALLOW(connect),		/* ZeroMQ: reconnect to aggd, admind */
 	SANDBOX_ALLOW_ARG(socket, 0, AF_UNIX), /* ZeroMQ: that reconnection */
 	SANDBOX_ALLOW(close),
-	SANDBOX_ALLOW(shutdown),	/* grpc: closing a connection */
+	SANDBOX_ALLOW(shutdown),	/* grpc, admin port: closing one */
 	SANDBOX_ALLOW(getsockopt),	/* SO_ERROR after connect; TCP info */
 	SANDBOX_ALLOW(setsockopt),	/* grpc: TCP_NODELAY etc. per accept */
 	SANDBOX_ALLOW(getsockname),	/* grpc, ZeroMQ: endpoint names */
@@ -33,8 +36,10 @@ const struct sandbox_rule seccomp_netd_rules[] = {
 					   peer restarts gets a mailbox */
 
 	/* Moving bytes. */
-	SANDBOX_ALLOW(read),		/* eventfds, wakeup pipes */
-	SANDBOX_ALLOW(write),		/* standard error, eventfds */
+	SANDBOX_ALLOW(read),		/* eventfds, wakeup pipes; admin
+					   port: TLS records (OpenSSL) */
+	SANDBOX_ALLOW(write),		/* standard error, eventfds; admin
+					   port: TLS records (OpenSSL) */
 	SANDBOX_ALLOW(readv),
 	SANDBOX_ALLOW(writev),
 	SANDBOX_ALLOW(recvmsg),		/* grpc: TLS records from sites */
@@ -46,7 +51,7 @@ const struct sandbox_rule seccomp_netd_rules[] = {
 	SANDBOX_ALLOW(epoll_wait),	/* grpc and ZeroMQ pollers */
 	SANDBOX_ALLOW(epoll_pwait),
 	SANDBOX_ALLOW(epoll_ctl),
-	SANDBOX_ALLOW(poll),		/* zmq_poll */
+	SANDBOX_ALLOW(poll),		/* zmq_poll, the admin port's loop */
 	SANDBOX_ALLOW(ppoll),
 	SANDBOX_ALLOW(futex),		/* mutexes, condition variables */
 	SANDBOX_ALLOW(sched_yield),	/* grpc and absl spin locks */
@@ -57,8 +62,9 @@ const struct sandbox_rule seccomp_netd_rules[] = {
 	/* Time, randomness, who we are. */
 	SANDBOX_ALLOW(clock_gettime),	/* when the vDSO cannot answer */
 	SANDBOX_ALLOW(gettimeofday),
-	SANDBOX_ALLOW(getrandom),	/* OpenSSL, grpc */
-	SANDBOX_ALLOW(getpid),
+	SANDBOX_ALLOW(getrandom),	/* OpenSSL (both ports), grpc */
+	SANDBOX_ALLOW(getpid),		/* OpenSSL: a fork check before it
+					   draws random bytes */
 	SANDBOX_ALLOW(gettid),
 
 	/* Memory: never executable, so no code can be brought in. */
