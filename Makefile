@@ -167,6 +167,27 @@ fuzz-smoke:
 	+$(FUZZ_MAKE) fuzzers
 	sh tests/fuzz/run-fuzzers build/fuzz 5
 
+# make sanitize: everything again with ASan and UBSan into build/asan,
+# seccomp filters off (sanitizers need calls no allowlist grants); then
+# the unit tests and the protocol tests' end-to-end scenario against the
+# sanitized daemons, any sanitizer report failing the run.
+ASAN_MAKE	= $(MAKE) B=build/asan CC=clang OPT="-O1 -g" \
+		  SANITIZE="$(SAN_FLAGS)" \
+		  CFLAGS_EXTRA="$(CLANG_WARN) -DFL_NO_SECCOMP"
+
+unit-programs: $(UNIT_BIN)
+
+sanitize: users
+	+$(ASAN_MAKE) all unit-programs
+	sh tests/sanitize/run-sanitized build/asan
+
+# Every unit test program under valgrind: an error or a definite leak
+# fails it.
+valgrind: $(UNIT_BIN)
+	@set -e; for t in $(UNIT_BIN); do echo "== valgrind $$t"; \
+	    valgrind -q --error-exitcode=1 --leak-check=full \
+	    --errors-for-leak-kinds=definite $$t; done
+
 # Started by root, the daemons become the appliance's users: make them.
 users: $(DEPS_STAMP)
 	@if [ "$$(id -u)" -eq 0 ]; then sh packaging/create-users; fi
@@ -179,7 +200,7 @@ units: all
 	sh tests/units/check-units.sh
 	sh tests/units/check-hardening.sh
 
-check: all unit units protocol
+check: all unit units protocol sanitize valgrind fuzz-smoke
 
 demo: all users
 	/usr/bin/python3 examples/demo.py
@@ -203,7 +224,7 @@ clean:
 	rm -rf $(B)
 
 .PHONY: all deps users unit units protocol check demo bench install clean \
-	fuzzers fuzz fuzz-smoke
+	fuzzers fuzz fuzz-smoke unit-programs sanitize valgrind
 .DELETE_ON_ERROR:
 
 -include $(shell find $(B) -name '*.d' 2>/dev/null)

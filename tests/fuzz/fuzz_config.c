@@ -53,7 +53,9 @@ fuzz_config_server(void)
 static void
 fuzz_config_train(void)
 {
-	static const char	*names[] = { "conv/w", "frozen/bn", "", "\xff" };
+	static const char	*names[] = {
+		"conv/w", "frozen/bn", "", "\xff"
+	};
 	char			*sites[] = { "site-1", "site-2" };
 	struct train_config	 tc;
 	char			 err[CONFIG_ERR_MAX];

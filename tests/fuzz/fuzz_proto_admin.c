@@ -5,7 +5,8 @@
  * client decodes. The first byte of an input picks the message; the rest
  * is the message as it came off the wire.
  *
- * Each message is unpacked with protobuf-c and every field walked,
+ * Each message is unpacked as a daemon unpacks a peer's message, within
+ * unpack_message's memory budget, and every field walked,
  * headers (_refMsgId, _rtnCode) included; an unpacked message must pack
  * again to the size protobuf-c announces, since admind relays replies.
  * (Packed again, it need not unpack: protobuf-c takes a field number 0
@@ -17,6 +18,7 @@
 #include <string.h>
 
 #include "admin.pb-c.h"
+#include "unpack.h"
 
 enum fuzz_admin_message {
 	FUZZ_ADMIN_CLIENT,
@@ -82,16 +84,18 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	switch (data[0] % FUZZ_ADMIN_NMESSAGES) {
 	case FUZZ_ADMIN_CLIENT:
-		if ((client = admin__client__unpack(NULL, size - 1,
-		    data + 1)) == NULL)
+		if ((client = (Admin__Client *)unpack_message(
+		    &admin__client__descriptor, size - 1, data + 1,
+		    NULL)) == NULL)
 			break;
 		fuzz_admin_string(client->client_name);
 		fuzz_admin_repack(&client->base);
 		admin__client__free_unpacked(client, NULL);
 		break;
 	case FUZZ_ADMIN_REPLY:
-		if ((reply = admin__reply__unpack(NULL, size - 1,
-		    data + 1)) == NULL)
+		if ((reply = (Admin__Reply *)unpack_message(
+		    &admin__reply__descriptor, size - 1, data + 1,
+		    NULL)) == NULL)
 			break;
 		fuzz_admin_string(reply->client_name);
 		fuzz_admin_message(reply->message);
@@ -99,8 +103,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		admin__reply__free_unpacked(reply, NULL);
 		break;
 	default:
-		if ((msgs = admin__messages__unpack(NULL, size - 1,
-		    data + 1)) == NULL)
+		if ((msgs = (Admin__Messages *)unpack_message(
+		    &admin__messages__descriptor, size - 1, data + 1,
+		    NULL)) == NULL)
 			break;
 		for (i = 0; i < msgs->n_message; i++)
 			fuzz_admin_message(msgs->message[i]);

@@ -4,13 +4,14 @@
  * (ClientLogin, ClientState, Contribution, Token, LocalModel,
  * ValidationResults); the rest is the message as it came off the wire.
  *
- * Each message is unpacked with protobuf-c and every field a handler
- * reads is walked. A Contribution then goes through what aggd does before
- * an update reaches a round: the digest of its model data found on the
- * wire, contribution_decode against a small global model of every kind
- * of dtype (with exclude_vars and aggregation weights from a real
- * training configuration), and, when it is accepted, FedAvg's sum and a
- * new global model. Every NDArray is also decoded on its own with
+ * Each message is unpacked as aggd unpacks a peer's message, with
+ * protobuf-c within unpack_message's memory budget, and every field a
+ * handler reads is walked. A Contribution then goes through what aggd
+ * does before an update reaches a round: the digest of its model data
+ * found on the wire, contribution_decode against a small global model
+ * of every kind of dtype (with exclude_vars and aggregation weights from
+ * a real training configuration), and, when it is accepted, FedAvg's
+ * sum and a new global model. Every NDArray is also decoded on its own with
  * npy_read, names the global model does not know included.
  */
 #include <sys/mman.h>
@@ -24,6 +25,7 @@
 
 #include "../../aggd/aggd.h"
 #include "npy.h"
+#include "unpack.h"
 
 /* aggd caps a tensor at the message limit; inputs are far smaller. */
 #define FUZZ_TRAINING_MAX_BYTES	(1 << 20)
@@ -108,6 +110,20 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	if (fedavg_init(&fuzz_acc, &fuzz_global, &fuzz_cfg) == -1)
 		abort();
 	return 0;
+}
+
+/* fuzz_training_unpack - as aggd does; a refusal must say why */
+static ProtobufCMessage *
+fuzz_training_unpack(const ProtobufCMessageDescriptor *desc,
+    const uint8_t *wire, size_t len)
+{
+	ProtobufCMessage	*m;
+	int			 over = -1;
+
+	m = unpack_message(desc, len, wire, &over);
+	if ((over != 0 && over != 1) || (m != NULL && over))
+		abort();
+	return m;
 }
 
 /* fuzz_training_string - read a string the way a handler would */
@@ -197,7 +213,8 @@ fuzz_training_contribution(const uint8_t *wire, size_t len)
 	int			 digest;
 
 	digest = contribution_digest(wire, len, sha);
-	if ((c = fedlearn__contribution__unpack(NULL, len, wire)) == NULL)
+	if ((c = (Fedlearn__Contribution *)fuzz_training_unpack(
+	    &fedlearn__contribution__descriptor, wire, len)) == NULL)
 		return;
 	fuzz_training_client(c->client);
 	fuzz_training_string(c->type);
@@ -220,7 +237,8 @@ fuzz_training_local_model(const uint8_t *wire, size_t len)
 	Fedlearn__LocalModel	*lm;
 	size_t			 i;
 
-	if ((lm = fedlearn__local_model__unpack(NULL, len, wire)) == NULL)
+	if ((lm = (Fedlearn__LocalModel *)fuzz_training_unpack(
+	    &fedlearn__local_model__descriptor, wire, len)) == NULL)
 		return;
 	fuzz_training_client(lm->client);
 	fuzz_training_arrays(lm->data);
@@ -237,8 +255,8 @@ fuzz_training_results(const uint8_t *wire, size_t len)
 	Fedlearn__ValidationResults	*vr;
 	size_t				 i;
 
-	if ((vr = fedlearn__validation_results__unpack(NULL, len, wire)) ==
-	    NULL)
+	if ((vr = (Fedlearn__ValidationResults *)fuzz_training_unpack(
+	    &fedlearn__validation_results__descriptor, wire, len)) == NULL)
 		return;
 	fuzz_training_client(vr->client);
 	fuzz_training_string(vr->owner);
@@ -259,8 +277,8 @@ fuzz_training_small(enum fuzz_training_message kind, const uint8_t *wire,
 
 	switch (kind) {
 	case FUZZ_CLIENT_LOGIN:
-		if ((login = fedlearn__client_login__unpack(NULL, len,
-		    wire)) == NULL)
+		if ((login = (Fedlearn__ClientLogin *)fuzz_training_unpack(
+		    &fedlearn__client_login__descriptor, wire, len)) == NULL)
 			return;
 		fuzz_training_string(login->client_name);
 		fuzz_training_string(login->token);
@@ -269,14 +287,15 @@ fuzz_training_small(enum fuzz_training_message kind, const uint8_t *wire,
 		fedlearn__client_login__free_unpacked(login, NULL);
 		break;
 	case FUZZ_CLIENT_STATE:
-		if ((cs = fedlearn__client_state__unpack(NULL, len, wire)) ==
-		    NULL)
+		if ((cs = (Fedlearn__ClientState *)fuzz_training_unpack(
+		    &fedlearn__client_state__descriptor, wire, len)) == NULL)
 			return;
 		fuzz_training_client(cs);
 		fedlearn__client_state__free_unpacked(cs, NULL);
 		break;
 	case FUZZ_TOKEN:
-		if ((tok = fedlearn__token__unpack(NULL, len, wire)) == NULL)
+		if ((tok = (Fedlearn__Token *)fuzz_training_unpack(
+		    &fedlearn__token__descriptor, wire, len)) == NULL)
 			return;
 		fuzz_training_string(tok->token);
 		fuzz_training_string(tok->client_name);
