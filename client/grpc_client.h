@@ -13,6 +13,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* The admin channel's calls, on the training port: see client/relay.c. */
+#define GRPC_CLIENT_RETRIEVE	"/admin.AdminCommunicating/Retrieve"
+#define GRPC_CLIENT_SEND_REPLY	"/admin.AdminCommunicating/SendReply"
+
 struct grpc_client;
 
 struct grpc_reply {

@@ -151,6 +151,14 @@ logreg_train(struct model *m, const struct dataset *ds,
     const struct logreg_settings *set, int64_t *steps,
     char err[LOGREG_ERR_MAX])
 {
+	return logreg_train_until(m, ds, set, NULL, steps, err);
+}
+
+int
+logreg_train_until(struct model *m, const struct dataset *ds,
+    const struct logreg_settings *set, const atomic_int *cancel,
+    int64_t *steps, char err[LOGREG_ERR_MAX])
+{
 	struct logreg	 lr;
 	double		*gw;
 	size_t		 first, n = 0;
@@ -174,6 +182,8 @@ logreg_train(struct model *m, const struct dataset *ds,
 
 	for (epoch = 0; epoch < set->epochs; epoch++)
 		for (first = 0; first < ds->rows; first += n) {
+			if (cancel != NULL && atomic_load(cancel) != 0)
+				goto cancelled;
 			n = ds->rows - first < set->batch ?
 			    ds->rows - first : set->batch;
 			logreg_step(&lr, ds, first, n, set->lr, gw);
@@ -184,6 +194,14 @@ logreg_train(struct model *m, const struct dataset *ds,
 	free(gw);
 	free(lr.w);
 	return rc;
+
+ cancelled:
+	snprintf(err, LOGREG_ERR_MAX, "training was cancelled after %lld "
+	    "steps", (long long)*steps);
+	free(gw);
+	free(lr.w);
+	errno = ECANCELED;
+	return -1;
 }
 
 int

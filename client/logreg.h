@@ -12,6 +12,7 @@
 #ifndef FL_LOGREG_H
 #define FL_LOGREG_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -31,6 +32,13 @@ struct logreg_settings {
 int	logreg_train(struct model *m, const struct dataset *,
 	    const struct logreg_settings *, int64_t *steps,
 	    char err[LOGREG_ERR_MAX]);
+/*
+ * The same, looking at cancel before each step: once it is set, training
+ * fails with errno ECANCELED and m is left as it was.
+ */
+int	logreg_train_until(struct model *m, const struct dataset *,
+	    const struct logreg_settings *, const atomic_int *cancel,
+	    int64_t *steps, char err[LOGREG_ERR_MAX]);
 /* Accuracy (threshold 0.5) and mean log-loss of m on the table. */
 int	logreg_evaluate(const struct model *m, const struct dataset *,
 	    double *accuracy, double *log_loss, char err[LOGREG_ERR_MAX]);

@@ -114,6 +114,23 @@ session_sleep(struct session *s, int seconds)
 }
 
 int
+session_sleep_ms(struct session *s, int milliseconds)
+{
+	struct timespec	 deadline;
+
+	if (s->stopping)
+		return -1;
+	clock_gettime(CLOCK_MONOTONIC, &deadline);
+	deadline.tv_sec += milliseconds / 1000;
+	deadline.tv_nsec += (long)(milliseconds % 1000) * 1000000L;
+	if (deadline.tv_nsec >= 1000000000L) {
+		deadline.tv_nsec -= 1000000000L;
+		deadline.tv_sec++;
+	}
+	return session_wait_signal(s, &deadline);
+}
+
+int
 session_stop_pending(struct session *s)
 {
 	struct timespec	 now;
@@ -235,6 +252,7 @@ session_register(struct session *s)
 	} else {
 		pthread_mutex_lock(&s->lock);
 		snprintf(s->token, sizeof(s->token), "%s", summary->token);
+		s->token_gen++;
 		pthread_mutex_unlock(&s->lock);
 	}
 	if (summary != NULL) {
@@ -489,6 +507,42 @@ session_quit(struct session *s)
 	explicit_bzero(s->token, sizeof(s->token));
 	pthread_mutex_unlock(&s->lock);
 	return rc;
+}
+
+int
+session_token_copy(struct session *s, char token[SESSION_TOKEN_MAX + 1],
+    uint64_t *gen)
+{
+	int	 rc = -1;
+
+	pthread_mutex_lock(&s->lock);
+	if (s->token[0] != '\0') {
+		memcpy(token, s->token, SESSION_TOKEN_MAX + 1);
+		*gen = s->token_gen;
+		rc = 0;
+	}
+	pthread_mutex_unlock(&s->lock);
+	return rc;
+}
+
+void
+session_token_refused(struct session *s, uint64_t gen)
+{
+	pthread_mutex_lock(&s->lock);
+	if (gen == s->token_gen)
+		s->refused_gen = gen;
+	pthread_mutex_unlock(&s->lock);
+}
+
+int
+session_token_dead(struct session *s)
+{
+	int	 dead;
+
+	pthread_mutex_lock(&s->lock);
+	dead = s->token[0] != '\0' && s->refused_gen == s->token_gen;
+	pthread_mutex_unlock(&s->lock);
+	return dead;
 }
 
 /* session_beat - one Heartbeat; failures are only reported */

@@ -43,9 +43,16 @@ struct session {
 	char			 message[SESSION_MESSAGE_MAX];
 	int			 last_status;	/* of the last attempt */
 
-	/* The token is written by the main thread, read by the heartbeat. */
+	/*
+	 * The token is written by the main thread, read by the heartbeat
+	 * and the relay. Each registration is a new generation; the relay
+	 * marks the one the server refused, and the main loop registers
+	 * again.
+	 */
 	pthread_mutex_t		 lock;
 	char			 token[SESSION_TOKEN_MAX + 1];
+	uint64_t		 token_gen;
+	uint64_t		 refused_gen;
 
 	pthread_t		 beat_thread;
 	pthread_cond_t		 beat_cond;
@@ -68,11 +75,20 @@ int	session_submit(struct session *, const struct session_round *,
 	    int64_t n_iter);
 int	session_quit(struct session *);
 
+/* For another thread: a copy of the token and its generation; -1 if none. */
+int	session_token_copy(struct session *, char token[SESSION_TOKEN_MAX + 1],
+	    uint64_t *gen);
+/* The server refused the token of generation gen. */
+void	session_token_refused(struct session *, uint64_t gen);
+/* 1 if the current token was refused: time to register again. */
+int	session_token_dead(struct session *);
+
 int	session_heartbeat_start(struct session *, int seconds);
 void	session_heartbeat_stop(struct session *);
 
 /* Wait seconds; -1 at once if a stop signal arrives (then stopping). */
 int	session_sleep(struct session *, int seconds);
+int	session_sleep_ms(struct session *, int milliseconds);
 /* Take a stop signal that is pending, without waiting. */
 int	session_stop_pending(struct session *);
 /* "UNAVAILABLE" for 14, ... */

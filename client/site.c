@@ -4,7 +4,8 @@
  * service, or alone.
  *
  *   flsite -k KITDIR -d DATA.csv [-e EPOCHS] [-l RATE] [-B BATCH]
- *          [-b HEARTBEAT_S] [-p POLL_S] [-v]	federated training
+ *          [-b HEARTBEAT_S] [-p POLL_S] [-w WORKSPACE] [-S] [-v]
+ *						federated training
  *   flsite -T -d DATA.csv -m INIT.npz -o OUT.npz [-e -l -B]
  *						training without a server
  *   flsite -E -d DATA.csv -m MODEL.npz	accuracy and log-loss
@@ -13,7 +14,16 @@
  * global model, trains from it and sends the difference, until the
  * server says training is over (exit 0). Any other end is an error
  * (exit 1), after a Quit when the server can still hear it.
+ *
+ * Meanwhile the relay thread answers admins' requests (relay.c, topic.c):
+ * an abort stops the training between two batches and the site waits,
+ * beating but fetching no model, for train.start; a restart registers
+ * again; a shutdown sends Quit and exits 0. The shell-like commands read
+ * WORKSPACE, by default the folder that holds the kit's folder; -S
+ * refuses them all.
  */
+#include <sys/stat.h>
+
 #include <errno.h>
 #include <limits.h>
 #include <math.h>
@@ -23,12 +33,14 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "control.h"
 #include "dataset.h"
 #include "grpc_client.h"
 #include "kit.h"
 #include "log.h"
 #include "logreg.h"
 #include "npz.h"
+#include "relay.h"
 #include "session.h"
 #include "status.h"
 
@@ -45,9 +57,11 @@ struct site_options {
 	const char		*data;
 	const char		*model;
 	const char		*out;
+	const char		*workspace;
 	struct logreg_settings	 train;
 	int			 heartbeat;
 	int			 poll;
+	int			 no_shell;
 	int			 verbose;
 };
 
@@ -56,7 +70,11 @@ struct site {
 	struct kit			 kit;
 	struct dataset			 data;
 	struct session			 session;
+	struct control			 control;
+	struct relay			 relay;
+	char				*workspace;
 	int				 reauth;
+	int				 paused;	/* logged once */
 };
 
 static void __attribute__((noreturn))
@@ -65,7 +83,8 @@ site_usage(void)
 	fprintf(stderr,
 	    "usage: flsite -k kitdir -d data.csv [-v] [-e epochs] "
 	    "[-l rate] [-B batch]\n"
-	    "              [-b heartbeat_seconds] [-p poll_seconds]\n"
+	    "              [-b heartbeat_seconds] [-p poll_seconds] "
+	    "[-w workspace] [-S]\n"
 	    "       flsite -T -d data.csv -m init.npz -o out.npz "
 	    "[-e epochs] [-l rate] [-B batch]\n"
 	    "       flsite -E -d data.csv -m model.npz\n");
@@ -115,7 +134,7 @@ site_options(int argc, char **argv, struct site_options *o)
 	o->train.batch = 16;
 	o->heartbeat = 60;
 	o->poll = 1;
-	while ((ch = getopt(argc, argv, "B:b:d:Ee:k:l:m:o:p:Tv")) != -1) {
+	while ((ch = getopt(argc, argv, "B:b:d:Ee:k:l:m:o:p:STvw:")) != -1) {
 		switch (ch) {
 		case 'B':
 			o->train.batch = site_int(optarg, 1, INT_MAX,
@@ -151,11 +170,17 @@ site_options(int argc, char **argv, struct site_options *o)
 			o->poll = site_int(optarg, 1, 3600,
 			    "the poll period");
 			break;
+		case 'S':
+			o->no_shell = 1;
+			break;
 		case 'T':
 			o->mode = SITE_TRAIN;
 			break;
 		case 'v':
 			o->verbose = 1;
+			break;
+		case 'w':
+			o->workspace = optarg;
 			break;
 		default:
 			site_usage();
@@ -166,7 +191,8 @@ site_options(int argc, char **argv, struct site_options *o)
 	if (o->mode == SITE_FEDERATED && (o->kit == NULL || o->model != NULL ||
 	    o->out != NULL))
 		site_usage();
-	if (o->mode != SITE_FEDERATED && o->kit != NULL)
+	if (o->mode != SITE_FEDERATED && (o->kit != NULL ||
+	    o->workspace != NULL || o->no_shell))
 		site_usage();
 	if ((o->mode == SITE_TRAIN && (o->model == NULL || o->out == NULL)) ||
 	    (o->mode == SITE_EVALUATE && (o->model == NULL || o->out != NULL)))
@@ -301,31 +327,14 @@ site_refused(struct site *st, const char *rpc, int rc)
 	return SITE_FAILED;
 }
 
-/* site_contribute - train from the global model, send the difference */
+/* site_submit - send local - global, and act on the answer */
 static enum site_next
-site_contribute(struct site *st, const struct model *global,
-    const struct session_round *round)
+site_submit(struct site *st, const struct session_round *round,
+    const struct model *global, const struct model *local, int64_t steps)
 {
-	struct model	 local;
-	int64_t		 steps;
-	char		 err[LOGREG_ERR_MAX];
-	int		 rc;
+	int	 rc;
 
-	if (site_model_copy(global, &local) == -1) {
-		log_warn("round %lld: copying the model",
-		    (long long)round->round);
-		return SITE_FAILED;
-	}
-	if (logreg_train(&local, &st->data, &st->opts->train, &steps,
-	    err) == -1) {
-		log_warnx("round %lld: the server's model: %s",
-		    (long long)round->round, err);
-		model_free(&local);
-		return SITE_FAILED;
-	}
-	rc = session_submit(&st->session, round, global, &local, steps);
-	model_free(&local);
-
+	rc = session_submit(&st->session, round, global, local, steps);
 	switch (rc) {
 	case FL_OK:
 		st->reauth = 0;
@@ -347,6 +356,63 @@ site_contribute(struct site *st, const struct model *global,
 		return SITE_FINISHED;
 	}
 	return site_refused(st, "SubmitUpdate", rc);
+}
+
+/*
+ * site_train_local - train a copy of the global model: 0 when trained,
+ * 1 when an admin cut it short (nothing to free), -1 on failure.
+ */
+static int
+site_train_local(struct site *st, const struct model *global,
+    const struct session_round *round, struct model *local, int64_t *steps)
+{
+	char	 err[LOGREG_ERR_MAX];
+
+	if (site_model_copy(global, local) == -1) {
+		log_warn("round %lld: copying the model",
+		    (long long)round->round);
+		return -1;
+	}
+	if (logreg_train_until(local, &st->data, &st->opts->train,
+	    &st->control.cancel, steps, err) == 0 &&
+	    !control_cancelled(&st->control))
+		return 0;
+	model_free(local);
+	if (control_cancelled(&st->control)) {
+		log_info("round %lld: training stopped by an admin; the "
+		    "model is dropped", (long long)round->round);
+		return 1;
+	}
+	log_warnx("round %lld: the server's model: %s",
+	    (long long)round->round, err);
+	return -1;
+}
+
+/* site_contribute - train from the global model, send the difference */
+static enum site_next
+site_contribute(struct site *st, const struct model *global,
+    const struct session_round *round)
+{
+	struct model	 local;
+	enum site_next	 next = SITE_CONTINUE;
+	int64_t		 steps;
+
+	if (control_begin(&st->control, round->run, round->round) == -1) {
+		log_info("round %lld: not trained: stopped by an admin",
+		    (long long)round->round);
+		return SITE_CONTINUE;
+	}
+	switch (site_train_local(st, global, round, &local, &steps)) {
+	case 0:
+		next = site_submit(st, round, global, &local, steps);
+		model_free(&local);
+		break;
+	case -1:
+		next = SITE_FAILED;
+		break;
+	}
+	control_end(&st->control);
+	return next;
 }
 
 /* site_round - ask for the global model and act on the answer */
@@ -380,9 +446,48 @@ site_round(struct site *st)
 	return site_refused(st, "GetModel", rc);
 }
 
+/* site_pause - stopped by an admin: beat, answer, fetch no model */
+static enum site_next
+site_pause(struct site *st)
+{
+	if (!st->paused)
+		log_info("training stopped by an admin; waiting for "
+		    "train.start");
+	st->paused = 1;
+	session_sleep_ms(&st->session, RELAY_POLL_MS);
+	return SITE_CONTINUE;
+}
+
+/* site_step - what the admins asked for, else a step of the rounds */
+static enum site_next
+site_step(struct site *st)
+{
+	enum control_next	 next = control_next(&st->control);
+
+	if (next == CONTROL_SHUTDOWN) {
+		log_info("shutting down at an admin's request");
+		return SITE_FINISHED;
+	}
+	if (next == CONTROL_RESTART) {
+		log_info("registering again at an admin's request");
+		st->paused = 0;
+		return site_register(st) == 0 ? SITE_CONTINUE : SITE_FAILED;
+	}
+	/* The relay found the token dead; nothing else may notice. */
+	if (session_token_dead(&st->session))
+		return site_reregister(st, "Retrieve");
+	if (next == CONTROL_PAUSE)
+		return site_pause(st);
+	if (st->paused) {
+		log_info("training resumed by an admin");
+		st->paused = 0;
+	}
+	return site_round(st);
+}
+
 /* site_train_federated - register, beat, and train round after round */
 static int
-site_train_federated(struct site *st)
+site_train_federated(struct site *st, const struct topic_site *site)
 {
 	struct session	*s = &st->session;
 	enum site_next	 next = SITE_FAILED;
@@ -394,13 +499,19 @@ site_train_federated(struct site *st)
 		log_warn("heartbeat thread");
 		goto quit;
 	}
+	if (relay_start(&st->relay, s, site) == -1) {
+		log_warn("admin relay thread");
+		session_heartbeat_stop(s);
+		goto quit;
+	}
 	do {
 		if (session_stop_pending(s))
 			break;
-		next = site_round(st);
+		next = site_step(st);
 	} while (next == SITE_CONTINUE && !s->stopping);
 	if (s->stopping)
 		next = SITE_FAILED;
+	relay_stop(&st->relay);
 	session_heartbeat_stop(s);
 
  quit:
@@ -413,20 +524,46 @@ site_train_federated(struct site *st)
 	return next == SITE_FINISHED ? 0 : 1;
 }
 
+/* site_workspace - -w, or the folder that holds the kit's, absolute */
+static char *
+site_workspace(const struct site_options *o)
+{
+	struct stat	 sb;
+	char		*path, *slash;
+
+	if ((path = realpath(o->workspace != NULL ? o->workspace : o->kit,
+	    NULL)) == NULL)
+		fatal("%s", o->workspace != NULL ? o->workspace : o->kit);
+	if (o->workspace == NULL && (slash = strrchr(path, '/')) != NULL)
+		slash[slash == path ? 1 : 0] = '\0';
+	if (stat(path, &sb) == -1 || !S_ISDIR(sb.st_mode))
+		fatalx("the workspace %s is not a folder", path);
+	return path;
+}
+
 /* site_federated - the kit, the table, grpc, and the training */
 static int
 site_federated(const struct site_options *o)
 {
-	struct site	 st;
-	sigset_t	 stop;
-	char		 err[KIT_ERR_MAX];
-	int		 rc;
+	struct site		 st;
+	struct topic_site	 site;
+	sigset_t		 stop;
+	char			 err[KIT_ERR_MAX];
+	int			 rc;
 
 	memset(&st, 0, sizeof(st));
 	st.opts = o;
 	if (kit_load(o->kit, &st.kit, err) == -1)
 		fatalx("%s", err);
 	site_load_data(o->data, &st.data);
+	st.workspace = site_workspace(o);
+	log_info("workspace %s%s", st.workspace, o->no_shell ?
+	    "; remote shell commands are refused" : "");
+	control_init(&st.control);
+	site.site = st.kit.site;
+	site.workspace = st.workspace;
+	site.no_shell = o->no_shell;
+	site.control = &st.control;
 
 	/* Before grpc starts its threads, so that they inherit the mask. */
 	sigemptyset(&stop);
@@ -440,9 +577,11 @@ site_federated(const struct site_options *o)
 	grpc_client_init();
 	if (session_open(&st.session, &st.kit, &stop) == -1)
 		fatalx("cannot open a channel to %s", st.kit.target);
-	rc = site_train_federated(&st);
+	rc = site_train_federated(&st, &site);
 	session_close(&st.session);
 	grpc_client_shutdown();
+	control_destroy(&st.control);
+	free(st.workspace);
 	dataset_free(&st.data);
 	kit_free(&st.kit);
 	return rc;
