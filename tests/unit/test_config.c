@@ -385,6 +385,32 @@ test_server_config_defaults(void **state)
 	assert_string_equal(sc.admin_host, "fl.example");
 	assert_int_equal(sc.admin_port, 8003);
 	assert_string_equal(sc.admin_storage, "transfer");
+	assert_int_equal(sc.nadmin_cns, 0);
+	assert_int_equal(sc.admin_max_transmission, 64 * 1024 * 1024);
+	assert_int_equal(sc.admin_idle_timeout, 30);
+	server_config_free(&sc);
+}
+
+static void
+test_server_config_admin_port_limits(void **state)
+{
+	struct fixture		*f = *state;
+	struct server_config	 sc;
+	char			 err[CONFIG_ERR_MAX];
+
+	assert_int_equal(server_config_load(write_json(f, "fed_server.json",
+	    "{\"servers\": [{\"name\": \"demo\","
+	    " \"service\": {\"target\": \"fl.example:8002\"},"
+	    " \"ssl_private_key\": \"k\", \"ssl_cert\": \"c\","
+	    " \"ssl_root_cert\": \"r\","
+	    " \"admin_cns\": [\"a@example.org\", \"b@example.org\"],"
+	    " \"admin_max_transmission\": 1048576,"
+	    " \"admin_idle_timeout\": 2}]}"), &sc, err), 0);
+	assert_int_equal(sc.nadmin_cns, 2);
+	assert_string_equal(sc.admin_cns[0], "a@example.org");
+	assert_string_equal(sc.admin_cns[1], "b@example.org");
+	assert_int_equal(sc.admin_max_transmission, 1048576);
+	assert_int_equal(sc.admin_idle_timeout, 2);
 	server_config_free(&sc);
 }
 
@@ -421,6 +447,26 @@ test_server_config_refusals(void **state)
 	    " \"ssl_cert\": \"c\", \"ssl_root_cert\": \"r\","
 	    " \"admin_port\": 0}]}", "admin_port: expected an integer from 1 "
 	    "to 65535");
+	server_refused(*state, "{\"servers\": [{\"name\": \"d\","
+	    " \"service\": {\"target\": \"h:1\"}, \"ssl_private_key\": \"k\","
+	    " \"ssl_cert\": \"c\", \"ssl_root_cert\": \"r\","
+	    " \"admin_cns\": []}]}", "admin_cns: expected a list of 1 to");
+	server_refused(*state, "{\"servers\": [{\"name\": \"d\","
+	    " \"service\": {\"target\": \"h:1\"}, \"ssl_private_key\": \"k\","
+	    " \"ssl_cert\": \"c\", \"ssl_root_cert\": \"r\","
+	    " \"admin_cns\": [\"a\", 3]}]}",
+	    "admin_cns[]: expected a non-empty string");
+	server_refused(*state, "{\"servers\": [{\"name\": \"d\","
+	    " \"service\": {\"target\": \"h:1\"}, \"ssl_private_key\": \"k\","
+	    " \"ssl_cert\": \"c\", \"ssl_root_cert\": \"r\","
+	    " \"admin_max_transmission\": 1000}]}",
+	    "admin_max_transmission: expected an integer from 1048576 to "
+	    "67108864");
+	server_refused(*state, "{\"servers\": [{\"name\": \"d\","
+	    " \"service\": {\"target\": \"h:1\"}, \"ssl_private_key\": \"k\","
+	    " \"ssl_cert\": \"c\", \"ssl_root_cert\": \"r\","
+	    " \"admin_idle_timeout\": 0}]}",
+	    "admin_idle_timeout: expected an integer from 1 to 3600");
 }
 
 static void
@@ -474,6 +520,7 @@ main(void)
 		IN_FOLDER(test_unknown_keys_are_ignored),
 		IN_FOLDER(test_server_config),
 		IN_FOLDER(test_server_config_defaults),
+		IN_FOLDER(test_server_config_admin_port_limits),
 		IN_FOLDER(test_server_config_refusals),
 		IN_FOLDER(test_project_sites),
 	};
