@@ -8,7 +8,8 @@
  * global model, WORKSPACE/m.npz, is one float64 tensor w = (1, 2). The
  * training configuration is min_num_clients 2, wait 10 s, num_rounds 2,
  * heart_beat_timeout 60, plus what a test adds. Time is given by the
- * tests, so nothing here sleeps.
+ * tests, so nothing here sleeps. The helpers are inline so that a test
+ * need not use them all.
  */
 #ifndef AGGD_FIXTURE_H
 #define AGGD_FIXTURE_H
@@ -34,7 +35,7 @@ struct fixture {
 };
 
 /* fixture_model - one float64 tensor w = (w0, w1) */
-static void
+static inline void
 fixture_model(struct model *m, double w0, double w1)
 {
 	struct tensor	 t;
@@ -48,7 +49,7 @@ fixture_model(struct model *m, double w0, double w1)
 }
 
 /* fixture_write - WORKSPACE/name with text */
-static void
+static inline void
 fixture_write(struct fixture *f, const char *name, const char *text)
 {
 	char	 path[PATH_MAX];
@@ -62,7 +63,7 @@ fixture_write(struct fixture *f, const char *name, const char *text)
 
 /* fixture_config - WORKSPACE/name, the base configuration plus extra
  * keys ("" for none, else starting with a comma) */
-static void
+static inline void
 fixture_config(struct fixture *f, const char *name, const char *extra)
 {
 	char	 json[2048];
@@ -73,7 +74,7 @@ fixture_config(struct fixture *f, const char *name, const char *extra)
 	fixture_write(f, name, json);
 }
 
-static struct fixture *
+static inline struct fixture *
 fixture_new(const char *extra)
 {
 	struct fixture	*f = calloc(1, sizeof(*f));
@@ -105,7 +106,7 @@ fixture_new(const char *extra)
 	return f;
 }
 
-static void
+static inline void
 fixture_free(struct fixture *f)
 {
 	char	 cmd[128];
@@ -122,7 +123,7 @@ fixture_free(struct fixture *f)
 }
 
 /* fixture_exists - WORKSPACE/rel is there */
-static int
+static inline int
 fixture_exists(struct fixture *f, const char *rel)
 {
 	char		 path[PATH_MAX];
@@ -132,7 +133,7 @@ fixture_exists(struct fixture *f, const char *rel)
 	return lstat(path, &sb) == 0;
 }
 
-static struct site *
+static inline struct site *
 fixture_register(struct fixture *f, const char *name, double now)
 {
 	struct site	*site = registry_site(&f->ag.reg, name);
@@ -144,7 +145,7 @@ fixture_register(struct fixture *f, const char *name, double now)
 }
 
 /* fixture_fetch - GetModel for site; the model, if any, into m */
-static enum fl_status
+static inline enum fl_status
 fixture_fetch(struct fixture *f, struct site *site)
 {
 	struct model_buf	*mb = NULL;
@@ -158,7 +159,7 @@ fixture_fetch(struct fixture *f, struct site *site)
 }
 
 /* fixture_update - site's update (u0, u1) of type, then a tick */
-static void
+static inline void
 fixture_update(struct fixture *f, struct site *site, double u0, double u1,
     enum contrib_type type, int64_t n_iter, double now)
 {
@@ -180,7 +181,7 @@ fixture_update(struct fixture *f, struct site *site, double u0, double u1,
 }
 
 /* fixture_global - element i of the global model */
-static double
+static inline double
 fixture_global(struct fixture *f, size_t i)
 {
 	return tensor_get(&f->ag.round.global.tensors[0], i);
@@ -188,7 +189,7 @@ fixture_global(struct fixture *f, size_t i)
 
 /* fixture_control - one operator request; the reply's JSON text, if
  * any, in f->reply, the status message in f->msg */
-static enum fl_status
+static inline enum fl_status
 fixture_control(struct fixture *f, Flipc__Kind kind, const char *json)
 {
 	Flipc__Envelope	 env = FLIPC__ENVELOPE__INIT;
@@ -207,7 +208,7 @@ fixture_control(struct fixture *f, Flipc__Kind kind, const char *json)
 }
 
 /* fixture_read - WORKSPACE/rel's text, or NULL; free it */
-static char *
+static inline char *
 fixture_read(struct fixture *f, const char *rel)
 {
 	char	 path[PATH_MAX], *text;
