@@ -1,14 +1,21 @@
 /*
- * admind - the operator's view of the server, and next its admin console.
+ * admind - the admin console, the relay of its requests to sites, and
+ * the operator's view of the server.
  *
- *	admind -w WORKSPACE -r RUNDIR [-v]
+ *	admind -w WORKSPACE -r RUNDIR [-E SECONDS] [-v]
  *
- * Binds RUNDIR/admind/admind.sock, where netd brings admin requests, and
- * RUNDIR/admind/notice.sock, where aggd sends its notices, and connects
- * to aggd's control socket to ask for its status.
+ * Binds RUNDIR/admind/admind.sock, where netd brings console commands
+ * and the sites' AdminCommunicating calls, and RUNDIR/admind/notice.sock,
+ * where aggd sends its notices; connects to aggd's control socket for
+ * operator requests. Reads, before it serves: WORKSPACE/startup/
+ * fed_server.json (the project's name), authorization.json (the policy),
+ * and opens the audit trail under WORKSPACE/audit, verifying it whole.
+ * WORKSPACE/startup/users.json, the password hashes, is read at each
+ * password login. -E sets the sessions' idle expiry (3600 s).
  * Writes WORKSPACE/state/status.json whenever the view changes, at most
  * a few times a second. No network socket, ever. SIGTERM or SIGINT: the
- * last view is written and admind exits.
+ * commands still running are answered and recorded, the last view is
+ * written, and admind exits.
  */
 #include <sys/signalfd.h>
 #include <sys/stat.h>
@@ -24,6 +31,7 @@
 #include <zmq.h>
 
 #include "admind.h"
+#include "config.h"
 #include "ipc.h"
 #include "log.h"
 #include "sandbox.h"
@@ -33,23 +41,11 @@
 /* The longest zmq_poll waits, so that a lost wakeup costs little. */
 #define ADMIND_POLL_MAX		1.0
 
-struct admind {
-	void		*ctx;
-	struct ipc_link	 console;	/* ROUTER: netd's admin traffic */
-	struct ipc_link	 notices;	/* ROUTER: aggd's notices */
-	struct ipc_link	 aggd;		/* admind's requests to aggd */
-	struct query	 query;
-	struct status	 status;
-	int		 sigfd;
-	double		 next_write;	/* monotonic */
-	char		 status_path[PATH_MAX];
-	char		 sock_path[IPC_PATH_MAX];
-};
-
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: admind -w WORKSPACE -r RUNDIR [-v]\n");
+	fprintf(stderr, "usage: admind -w WORKSPACE -r RUNDIR [-E SECONDS] "
+	    "[-v]\n");
 	exit(1);
 }
 
@@ -79,7 +75,9 @@ admind_workspace(struct admind *ad, const char *workspace)
 {
 	char	 state[PATH_MAX];
 
-	if (snprintf(state, sizeof(state), "%s/state", workspace) >=
+	if (snprintf(ad->workspace, sizeof(ad->workspace), "%s",
+	    workspace) >= (int)sizeof(ad->workspace) ||
+	    snprintf(state, sizeof(state), "%s/state", workspace) >=
 	    (int)sizeof(state) || snprintf(ad->status_path,
 	    sizeof(ad->status_path), "%s/status.json", state) >=
 	    (int)sizeof(ad->status_path))
@@ -89,6 +87,45 @@ admind_workspace(struct admind *ad, const char *workspace)
 	/* A view from an earlier run would mislead until aggd answers. */
 	if (unlink(ad->status_path) == -1 && errno != ENOENT)
 		fatal("%s", ad->status_path);
+}
+
+/* admind_kit - the project's name, the policy, the users file's path */
+static void
+admind_kit(struct admind *ad, double idle)
+{
+	struct server_config	 sc;
+	char			 path[PATH_MAX], err[CONFIG_ERR_MAX];
+	char			 perr[POLICY_ERR_MAX];
+
+	if (snprintf(path, sizeof(path), "%s/startup/fed_server.json",
+	    ad->workspace) >= (int)sizeof(path))
+		fatalx("workspace path too long: %s", ad->workspace);
+	if (server_config_load(path, &sc, err) == -1)
+		fatalx("%s: %s", path, err);
+	snprintf(ad->project, sizeof(ad->project), "%s", sc.name);
+	server_config_free(&sc);
+
+	if (snprintf(path, sizeof(path), "%s/startup/authorization.json",
+	    ad->workspace) >= (int)sizeof(path))
+		fatalx("workspace path too long: %s", ad->workspace);
+	if (policy_load(path, &ad->policy, perr) == -1)
+		fatalx("refusing the authorization policy: %s", perr);
+
+	if (snprintf(path, sizeof(path), "%s/startup/users.json",
+	    ad->workspace) >= (int)sizeof(path))
+		fatalx("workspace path too long: %s", ad->workspace);
+	if (sessions_init(&ad->sessions, idle, path) == -1)
+		fatal("sessions");
+}
+
+/* admind_audit - the trail, verified whole before anything is served */
+static void
+admind_audit(struct admind *ad)
+{
+	char	 err[AUDIT_ERR_MAX];
+
+	if ((ad->audit = audit_open(ad->workspace, err, sizeof(err))) == NULL)
+		fatalx("audit trail: %s", err);
 }
 
 /* admind_rundir - RUNDIR/admind; the appliance's packaging makes it */
@@ -121,18 +158,23 @@ admind_open(struct admind *ad, const char *rundir, int privileged)
 	if (ipc_connect_immediate(&ad->aggd, ad->ctx, rundir, IPC_CONTROL,
 	    ADMIND_AGGD_MAX_PAYLOAD) == -1)
 		fatalx("cannot link to aggd under %s", rundir);
-	if (query_init(&ad->query, ad->ctx, &ad->aggd) == -1)
+	if (query_init(&ad->query, ad->ctx, &ad->aggd, &ad->status) == -1)
 		fatalx("cannot watch the link to aggd");
 }
 
 static void
 admind_close(struct admind *ad)
 {
+	console_close(ad);
+	relay_free(&ad->relay);
 	query_close(&ad->query);
 	ipc_close(&ad->aggd);
 	ipc_close(&ad->console);
 	ipc_close(&ad->notices);
 	zmq_ctx_term(ad->ctx);
+	audit_close(ad->audit);
+	sessions_free(&ad->sessions);
+	policy_free(&ad->policy);
 	status_free(&ad->status);
 	close(ad->sigfd);
 }
@@ -168,9 +210,10 @@ admind_notice(struct admind *ad, struct ipc_msg *msg)
 		return;
 	}
 	payload = ipc_payload(msg, &len);
-	if (msg->env->kind == FLIPC__KIND__NOTICE_SITE)
-		status_site_notice(&ad->status, payload, len, wall);
-	else
+	if (msg->env->kind == FLIPC__KIND__NOTICE_SITE) {
+		if (status_site_notice(&ad->status, payload, len, wall) != -1)
+			relay_site_notice(ad, payload, len);
+	} else
 		status_round_notice(&ad->status, payload, len, wall);
 }
 
@@ -186,7 +229,7 @@ admind_console(struct admind *ad)
 			return;
 		if (rc == -1)
 			continue;
-		request_refuse(&ad->console, &msg);
+		request_dispatch(ad, &msg);
 		ipc_msg_free(&msg);
 	}
 }
@@ -210,7 +253,7 @@ admind_notices(struct admind *ad)
 
 /* admind_aggd - what aggd sends back on admind's link to it */
 static void
-admind_aggd(struct admind *ad, double now)
+admind_aggd(struct admind *ad)
 {
 	struct ipc_msg	 msg;
 	int		 i, rc;
@@ -221,8 +264,7 @@ admind_aggd(struct admind *ad, double now)
 		if (rc == -1)
 			continue;
 		if (msg.env->kind == FLIPC__KIND__REPLY)
-			query_reply(&ad->query, &ad->status, &msg, now,
-			    time(NULL));
+			query_reply(&ad->query, &msg);
 		else
 			log_warnx("dropped a message of kind %d from aggd: "
 			    "only replies come this way", msg.env->kind);
@@ -246,12 +288,14 @@ admind_stop(struct admind *ad)
 static long
 admind_timeout(const struct admind *ad, double now)
 {
-	double	 wait = ADMIND_POLL_MAX, q;
+	double	 wait = ADMIND_POLL_MAX, w;
 
 	if (ad->status.dirty && ad->status.known)
 		wait = ad->next_write > now ? ad->next_write - now : 0;
-	if ((q = query_wait(&ad->query, now)) >= 0 && q < wait)
-		wait = q;
+	if ((w = query_wait(&ad->query, now)) >= 0 && w < wait)
+		wait = w;
+	if ((w = console_wait(ad, now)) >= 0 && w < wait)
+		wait = w;
 	if (wait > ADMIND_POLL_MAX)
 		wait = ADMIND_POLL_MAX;
 	return (long)(wait * 1000.0) + 1;
@@ -281,16 +325,33 @@ admind_loop(struct admind *ad)
 		now = admind_now();
 		if (items[3].revents & ZMQ_POLLIN)
 			query_monitor(&ad->query, now);
-		if (items[0].revents & ZMQ_POLLIN)
-			admind_console(ad);
 		if (items[1].revents & ZMQ_POLLIN)
 			admind_notices(ad);
 		if (items[2].revents & ZMQ_POLLIN)
-			admind_aggd(ad, now);
-		query_tick(&ad->query, &ad->aggd, now);
+			admind_aggd(ad);
+		if (items[0].revents & ZMQ_POLLIN)
+			admind_console(ad);
+		now = admind_now();
+		console_tick(ad, now);
+		query_tick(&ad->query, now);
 		admind_flush(ad, now, 0);
 	}
 	admind_flush(ad, admind_now(), 1);
+}
+
+/* admind_seconds - -E's argument: whole seconds, one to a week */
+static double
+admind_seconds(const char *arg)
+{
+	char	*end;
+	long	 n;
+
+	errno = 0;
+	n = strtol(arg, &end, 10);
+	if (errno != 0 || end == arg || *end != '\0' || n < 1 ||
+	    n > 7 * 24 * 3600)
+		fatalx("-E %s: not a number of seconds from 1 to 604800", arg);
+	return (double)n;
 }
 
 int
@@ -298,11 +359,15 @@ main(int argc, char *argv[])
 {
 	struct admind	 ad;
 	const char	*workspace = NULL, *rundir = NULL;
+	double		 idle = SESSION_IDLE_DEFAULT;
 	int		 ch, verbose = 0, privileged;
 
 	log_init("admind", 0);
-	while ((ch = getopt(argc, argv, "r:vw:")) != -1) {
+	while ((ch = getopt(argc, argv, "E:r:vw:")) != -1) {
 		switch (ch) {
+		case 'E':
+			idle = admind_seconds(optarg);
+			break;
 		case 'r':
 			rundir = optarg;
 			break;
@@ -322,15 +387,22 @@ main(int argc, char *argv[])
 
 	memset(&ad, 0, sizeof(ad));
 	status_init(&ad.status);
+	relay_init(&ad.relay);
+	TAILQ_INIT(&ad.runs);
+	ad.site_timeout = ADMIND_SITE_TIMEOUT;
 	privileged = sandbox_identity("fladmind");
 	umask(privileged ? 007 : 077);
 	ad.sigfd = admind_signals();
 	admind_workspace(&ad, workspace);
+	admind_kit(&ad, idle);
+	admind_audit(&ad);
+	cmd_sys_init(&ad.sys);
 	admind_rundir(rundir, privileged);
 	admind_open(&ad, rundir, privileged);
 	sandbox_enter(seccomp_admind_rules, seccomp_admind_nrules);
 
-	log_info("serving %s; ready", ad.sock_path);
+	log_info("serving %s for project %s; sessions expire after %.0f s "
+	    "idle; ready", ad.sock_path, ad.project, idle);
 	admind_loop(&ad);
 	admind_close(&ad);
 	return 0;

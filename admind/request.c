@@ -1,73 +1,72 @@
 /*
- * request - admind's answers to the requests netd brings it.
+ * request - netd's requests to admind, by kind, and their answers.
  *
- * The admin console and the AdminCommunicating channel (sites polling
- * for admin requests) are not built yet: every ADMIN_* request gets
- * UNIMPLEMENTED with a message that says so, and any other request kind,
- * which netd has no business sending here, gets UNIMPLEMENTED too. Sites
- * poll twice a second, so each kind is logged the first time only.
+ * A console command (ADMIN_COMMAND) goes to console.c; a site's poll or
+ * answer on the AdminCommunicating channel goes to relay.c. Both often
+ * answer later, once aggd or the sites have: the routing id of netd's
+ * request is kept until then. Any other kind is refused here; ipc.c has
+ * already refused kinds that do not belong on this socket.
  */
-#include <stdio.h>
+#include <string.h>
 
 #include "admind.h"
 #include "log.h"
 #include "status.h"
 
-#define REQUEST_RELAY_UNAVAILABLE \
-	"the admin relay to sites is not available in this version"
-#define REQUEST_CONSOLE_UNAVAILABLE \
-	"the admin console is not available in this version"
-
-/* request_kind_name - the envelope kind's name, for logs */
-static const char *
-request_kind_name(int kind)
+void
+request_keep(struct netd_request *nr, struct ipc_msg *msg)
 {
-	const ProtobufCEnumValue	*v;
-
-	v = protobuf_c_enum_descriptor_get_value(&flipc__kind__descriptor,
-	    kind);
-	return v != NULL ? v->name : "unknown";
-}
-
-/* request_logged - 1 if a refusal of kind was logged already */
-static int
-request_logged(int kind)
-{
-	static unsigned char	 seen[FLIPC__KIND__REPLY + 1];
-
-	if (kind < 0 || kind > FLIPC__KIND__REPLY)
-		return 0;
-	if (seen[kind])
-		return 1;
-	seen[kind] = 1;
-	return 0;
+	zmq_msg_init(&nr->nr_routing);
+	zmq_msg_copy(&nr->nr_routing, &msg->routing);
+	nr->nr_id = msg->env->request_id;
+	nr->nr_open = 1;
 }
 
 void
-request_refuse(struct ipc_link *link, struct ipc_msg *msg)
+request_answer(struct ipc_link *link, struct netd_request *nr, int status,
+    const char *message, const void *payload, size_t len)
+{
+	Flipc__Envelope	 env = FLIPC__ENVELOPE__INIT;
+
+	if (!nr->nr_open)
+		return;
+	env.request_id = nr->nr_id;
+	env.kind = FLIPC__KIND__REPLY;
+	env.status = status;
+	env.status_message = (char *)(message != NULL ? message : "");
+	ipc_send(link, &nr->nr_routing, &env, payload, len, NULL, NULL);
+	request_drop(nr);
+}
+
+void
+request_drop(struct netd_request *nr)
+{
+	if (!nr->nr_open)
+		return;
+	zmq_msg_close(&nr->nr_routing);
+	nr->nr_open = 0;
+}
+
+void
+request_dispatch(struct admind *ad, struct ipc_msg *msg)
 {
 	Flipc__Envelope	 env;
-	const char	*why;
-	int		 kind = msg->env->kind;
 
-	switch (kind) {
+	switch (msg->env->kind) {
+	case FLIPC__KIND__ADMIN_COMMAND:
+		console_command(ad, msg);
+		return;
 	case FLIPC__KIND__ADMIN_RETRIEVE:
 	case FLIPC__KIND__ADMIN_SEND_REPLY:
 	case FLIPC__KIND__ADMIN_SEND_RESULT:
-		why = REQUEST_RELAY_UNAVAILABLE;
-		break;
-	case FLIPC__KIND__ADMIN_COMMAND:
-		why = REQUEST_CONSOLE_UNAVAILABLE;
-		break;
+		relay_request(ad, msg);
+		return;
 	default:
-		why = "admind does not serve this request";
-		break;
+		log_warnx("refused a request of kind %d from netd: admind "
+		    "does not serve it", msg->env->kind);
+		ipc_reply_env(&env, msg->env, FL_UNIMPLEMENTED,
+		    "admind does not serve this request");
+		ipc_send(&ad->console, &msg->routing, &env, NULL, 0, NULL,
+		    NULL);
 	}
-	if (!request_logged(kind))
-		log_info("refused %s from %s: %s (further ones not logged)",
-		    request_kind_name(kind),
-		    msg->env->peer != NULL && msg->env->peer->common_name[0] ?
-		    msg->env->peer->common_name : "netd", why);
-	ipc_reply_env(&env, msg->env, FL_UNIMPLEMENTED, why);
-	ipc_send(link, &msg->routing, &env, NULL, 0, NULL, NULL);
 }

@@ -759,3 +759,18 @@ fail:
 	log_warn("writing %s", path);
 	return -1;
 }
+
+int
+status_has_site(const struct status *st, const char *site)
+{
+	int	 found;
+
+	status_find(st->sites, st->nsites, site, &found);
+	return found;
+}
+
+const char *
+status_state_name(enum status_state state)
+{
+	return status_state_names[state];
+}
