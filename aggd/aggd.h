@@ -258,7 +258,7 @@ struct round {
 	enum round_state	 state;
 	int			 closing;	/* closed, model unsaved */
 	int			 autostart;	/* start at min_num_clients */
-	int			 stopped;	/* aborted, or could not go on */
+	int			 stopped;	/* aborted, or cannot go on */
 	char			 note[AGGD_MSG_MAX]; /* why it stopped */
 	int64_t			 run;
 	int64_t			 number;

@@ -308,8 +308,8 @@ control_deploy_request(struct aggd *ag, json_t *doc, struct reply *rep)
 	const char	*config;
 
 	if (json_unpack(doc, "{s:s !}", "config", &config) == -1) {
-		training_reply(rep, FL_INVALID_ARGUMENT, "expected {\"config\": "
-		    "PATH}");
+		training_reply(rep, FL_INVALID_ARGUMENT, "expected "
+		    "{\"config\": PATH}");
 		return;
 	}
 	if (control_not_training(ag, "deploy a configuration", rep) == -1)

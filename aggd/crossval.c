@@ -390,15 +390,13 @@ crossval_next(struct crossval *xv, struct site *site, size_t max_len,
 static int
 crossval_metric_name(const char *name)
 {
-	size_t	 i;
+	static const char	 allowed[] = "abcdefghijklmnopqrstuvwxyz"
+				    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-";
+	size_t			 n;
 
-	if (name == NULL || name[0] == '\0')
+	if (name == NULL || (n = strlen(name)) == 0 || n > CROSSVAL_NAME_MAX)
 		return 0;
-	for (i = 0; name[i] != '\0'; i++)
-		if (i >= CROSSVAL_NAME_MAX || strchr("abcdefghijklmnopqrstuvwxyz"
-		    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-", name[i]) == NULL)
-			return 0;
-	return 1;
+	return strspn(name, allowed) == n;
 }
 
 /*

@@ -36,7 +36,7 @@ struct server_config {
 /* How rounds run: Clara's FederatedServer, RoundRobinFederatedServer,
  * TestFederatedServer. */
 enum server_type {
-	SERVER_FEDERATED,		/* every site trains, updates averaged */
+	SERVER_FEDERATED,		/* all sites train, updates averaged */
 	SERVER_ROUND_ROBIN,		/* the model goes from site to site */
 	SERVER_VALIDATION_ONLY		/* no rounds: cross-site validation */
 };

@@ -468,7 +468,8 @@ main(void)
 		cmocka_unit_test(
 		    test_new_run_after_finishing_trains_from_the_last_model),
 		cmocka_unit_test(test_delete_run_refusals),
-		cmocka_unit_test(test_delete_run_removes_links_not_their_targets),
+		cmocka_unit_test(
+		    test_delete_run_removes_links_not_their_targets),
 		cmocka_unit_test(test_remove_client),
 		cmocka_unit_test(test_resolve_token),
 		cmocka_unit_test(test_deploy_config),

@@ -118,6 +118,7 @@ next(struct fixture *f, const char *name, char *owner, size_t len,
     int *more, double *w0)
 {
 	Fedlearn__ValidationModel	*vm;
+	Fedlearn__NDArray		*nd;
 	struct model_buf		*mb = NULL;
 	struct tensor			 t;
 	enum fl_status			 st;
@@ -133,10 +134,10 @@ next(struct fixture *f, const char *name, char *owner, size_t len,
 	*more = vm->more_available;
 	*w0 = NAN;
 	if (vm->data != NULL && vm->data->n_params == 1) {
+		nd = vm->data->params[0]->value;
 		assert_string_equal(vm->data->params[0]->key, "w");
-		assert_int_equal(npy_read(vm->data->params[0]->value->ndarray.data,
-		    vm->data->params[0]->value->ndarray.len, 1 << 20, &t, err),
-		    0);
+		assert_int_equal(npy_read(nd->ndarray.data, nd->ndarray.len,
+		    1 << 20, &t, err), 0);
 		*w0 = tensor_get(&t, 0);
 		tensor_free(&t);
 	}
@@ -247,11 +248,14 @@ test_three_sites_fill_the_matrix(void **state)
 			    "acc", i * 10 + k), FL_OK);
 	}
 	matrix_is(f, "{"
-	    "\"site-a\": {\"site-a\": {\"acc\": 0.1}, \"server\": {\"acc\": 0.0},"
+	    "\"site-a\": {\"site-a\": {\"acc\": 0.1},"
+	    " \"server\": {\"acc\": 0.0},"
 	    " \"site-b\": {\"acc\": 1.0}, \"site-c\": {\"acc\": 2.0}},"
-	    "\"site-b\": {\"site-b\": {\"acc\": 0.2}, \"server\": {\"acc\": 10.0},"
+	    "\"site-b\": {\"site-b\": {\"acc\": 0.2},"
+	    " \"server\": {\"acc\": 10.0},"
 	    " \"site-a\": {\"acc\": 11.0}, \"site-c\": {\"acc\": 12.0}},"
-	    "\"site-c\": {\"site-c\": {\"acc\": 0.3}, \"server\": {\"acc\": 20.0},"
+	    "\"site-c\": {\"site-c\": {\"acc\": 0.3},"
+	    " \"server\": {\"acc\": 20.0},"
 	    " \"site-a\": {\"acc\": 21.0}, \"site-b\": {\"acc\": 22.0}}}");
 	fixture_free(f);
 }

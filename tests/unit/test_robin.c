@@ -211,7 +211,7 @@ test_site_that_dies_holding_the_model_is_skipped(void **state)
 }
 
 static void
-test_site_registered_after_the_start_waits_for_the_next_round(void **state)
+test_site_registered_late_waits_for_the_next_round(void **state)
 {
 	struct fixture	*f = fixture_new(ROBIN_CONFIG);
 	struct site	*c;
@@ -301,7 +301,7 @@ main(void)
 		cmocka_unit_test(
 		    test_site_that_dies_holding_the_model_is_skipped),
 		cmocka_unit_test(
-		    test_site_registered_after_the_start_waits_for_the_next_round),
+		    test_site_registered_late_waits_for_the_next_round),
 		cmocka_unit_test(test_too_few_sites_stop_training),
 		cmocka_unit_test(test_round_that_every_site_left_stops),
 		cmocka_unit_test(test_status_says_whose_turn_it_is),
