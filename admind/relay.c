@@ -25,6 +25,7 @@
 #include "admind.h"
 #include "log.h"
 #include "status.h"
+#include "unpack.h"
 
 /* Requests waiting for one site at most. */
 #define RELAY_QUEUE_MAX		64
@@ -428,15 +429,16 @@ relay_parse(struct relay_call *c, struct ipc_msg *msg,
 
 	payload = ipc_payload(msg, &len);
 	if (c->c_kind == FLIPC__KIND__ADMIN_RETRIEVE) {
-		if ((client = admin__client__unpack(NULL, len,
-		    payload)) == NULL)
+		if ((client = (Admin__Client *)unpack_message(
+		    &admin__client__descriptor, len, payload, NULL)) == NULL)
 			return -1;
 		relay_copy_token(client->client_name[0] != '\0' ?
 		    client->client_name : metadata, token);
 		admin__client__free_unpacked(client, NULL);
 		return 0;
 	}
-	if ((c->c_reply = admin__reply__unpack(NULL, len, payload)) == NULL)
+	if ((c->c_reply = (Admin__Reply *)unpack_message(
+	    &admin__reply__descriptor, len, payload, NULL)) == NULL)
 		return -1;
 	relay_copy_token(c->c_reply->client_name[0] != '\0' ?
 	    c->c_reply->client_name : metadata, token);

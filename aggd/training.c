@@ -16,6 +16,7 @@
 
 #include "aggd.h"
 #include "log.h"
+#include "unpack.h"
 
 /* Longest part of a peer's string quoted back in a message. */
 #define TRAINING_SHOWN		80
@@ -168,6 +169,25 @@ training_project(struct aggd *ag, const Fedlearn__MetaData *meta,
 	return -1;
 }
 
+/*
+ * training_unpack - a site's request as desc, or NULL after replying
+ * INVALID_ARGUMENT: malformed, or too costly to decode (unpack.h).
+ * Free it with protobuf_c_message_free_unpacked or its own free, NULL.
+ */
+static void *
+training_unpack(const ProtobufCMessageDescriptor *desc, const void *payload,
+    size_t len, struct reply *rep)
+{
+	ProtobufCMessage	*m;
+	int			 over;
+
+	if ((m = unpack_message(desc, len, payload, &over)) == NULL)
+		training_reply(rep, FL_INVALID_ARGUMENT, "malformed %s%s",
+		    desc->short_name, over ? ": too many fields for its size" :
+		    "");
+	return m;
+}
+
 /* training_login - the login's name and project are this site's */
 static int
 training_login(struct aggd *ag, struct site *site,
@@ -190,12 +210,9 @@ training_register(struct aggd *ag, struct site *site, const void *payload,
 	Fedlearn__ClientLogin	*login;
 	int			 again = site->registered, ok;
 
-	if ((login = fedlearn__client_login__unpack(NULL, len, payload)) ==
-	    NULL) {
-		training_reply(rep, FL_INVALID_ARGUMENT, "malformed "
-		    "ClientLogin");
+	if ((login = training_unpack(&fedlearn__client_login__descriptor,
+	    payload, len, rep)) == NULL)
 		return;
-	}
 	ok = training_login(ag, site, login, rep) == 0;
 	fedlearn__client_login__free_unpacked(login, NULL);
 	if (!ok)
@@ -222,12 +239,9 @@ training_quit(struct aggd *ag, struct site *site, const Flipc__Envelope *env,
 	Fedlearn__ClientState	*cs;
 	int			 ok;
 
-	if ((cs = fedlearn__client_state__unpack(NULL, len, payload)) ==
-	    NULL) {
-		training_reply(rep, FL_INVALID_ARGUMENT, "malformed "
-		    "ClientState");
+	if ((cs = training_unpack(&fedlearn__client_state__descriptor,
+	    payload, len, rep)) == NULL)
 		return;
-	}
 	ok = training_name(site, cs->client_name, rep) == 0 &&
 	    training_auth(ag, site, cs->token, env, now, rep) == 0;
 	fedlearn__client_state__free_unpacked(cs, NULL);
@@ -248,10 +262,9 @@ training_heartbeat(struct aggd *ag, struct site *site,
 	Fedlearn__Token	*tok;
 	int		 ok;
 
-	if ((tok = fedlearn__token__unpack(NULL, len, payload)) == NULL) {
-		training_reply(rep, FL_INVALID_ARGUMENT, "malformed Token");
+	if ((tok = training_unpack(&fedlearn__token__descriptor, payload,
+	    len, rep)) == NULL)
 		return;
-	}
 	ok = training_name(site, tok->client_name, rep) == 0 &&
 	    training_auth(ag, site, tok->token, env, now, rep) == 0;
 	fedlearn__token__free_unpacked(tok, NULL);
@@ -268,12 +281,9 @@ training_get_model(struct aggd *ag, struct site *site,
 	struct model_buf	*mb = NULL;
 	int			 ok;
 
-	if ((cs = fedlearn__client_state__unpack(NULL, len, payload)) ==
-	    NULL) {
-		training_reply(rep, FL_INVALID_ARGUMENT, "malformed "
-		    "ClientState");
+	if ((cs = training_unpack(&fedlearn__client_state__descriptor,
+	    payload, len, rep)) == NULL)
 		return;
-	}
 	ok = training_name(site, cs->client_name, rep) == 0 &&
 	    training_auth(ag, site, cs->token, env, now, rep) == 0;
 	fedlearn__client_state__free_unpacked(cs, NULL);
@@ -331,12 +341,9 @@ training_submit_update(struct aggd *ag, struct site *site,
 	Fedlearn__Contribution	*c;
 	Fedlearn__ClientState	*cs;
 
-	if ((c = fedlearn__contribution__unpack(NULL, len, payload)) ==
-	    NULL) {
-		training_reply(rep, FL_INVALID_ARGUMENT, "malformed "
-		    "Contribution");
+	if ((c = training_unpack(&fedlearn__contribution__descriptor,
+	    payload, len, rep)) == NULL)
 		return;
-	}
 	cs = c->client;
 	if (training_name(site, cs != NULL ? cs->client_name : NULL, rep) ==
 	    0 && training_auth(ag, site, cs != NULL ? cs->token : NULL, env,
@@ -358,12 +365,9 @@ training_best_model(struct aggd *ag, struct site *site,
 	Fedlearn__LocalModel	*lm;
 	Fedlearn__ClientState	*cs;
 
-	if ((lm = fedlearn__local_model__unpack(NULL, len, payload)) ==
-	    NULL) {
-		training_reply(rep, FL_INVALID_ARGUMENT, "malformed "
-		    "LocalModel");
+	if ((lm = training_unpack(&fedlearn__local_model__descriptor,
+	    payload, len, rep)) == NULL)
 		return;
-	}
 	cs = lm->client;
 	if (training_name(site, cs != NULL ? cs->client_name : NULL, rep) ==
 	    0 && training_auth(ag, site, cs != NULL ? cs->token : NULL, env,
@@ -386,12 +390,9 @@ training_validation_model(struct aggd *ag, struct site *site,
 	struct model_buf	*mb = NULL;
 	int			 ok;
 
-	if ((cs = fedlearn__client_state__unpack(NULL, len, payload)) ==
-	    NULL) {
-		training_reply(rep, FL_INVALID_ARGUMENT, "malformed "
-		    "ClientState");
+	if ((cs = training_unpack(&fedlearn__client_state__descriptor,
+	    payload, len, rep)) == NULL)
 		return;
-	}
 	ok = training_name(site, cs->client_name, rep) == 0 &&
 	    training_auth(ag, site, cs->token, env, now, rep) == 0;
 	fedlearn__client_state__free_unpacked(cs, NULL);
@@ -416,12 +417,9 @@ training_validation_results(struct aggd *ag, struct site *site,
 	Fedlearn__ValidationResults	*vr;
 	Fedlearn__ClientState		*cs;
 
-	if ((vr = fedlearn__validation_results__unpack(NULL, len,
-	    payload)) == NULL) {
-		training_reply(rep, FL_INVALID_ARGUMENT, "malformed "
-		    "ValidationResults");
+	if ((vr = training_unpack(&fedlearn__validation_results__descriptor,
+	    payload, len, rep)) == NULL)
 		return;
-	}
 	cs = vr->client;
 	if (training_name(site, cs != NULL ? cs->client_name : NULL, rep) ==
 	    0 && training_auth(ag, site, cs != NULL ? cs->token : NULL, env,

@@ -167,8 +167,10 @@ def training_config(model_path, settings):
         "num_rounds": settings.get("num_rounds", -1),
         "ckpt_preload_path": model_path,
     }
-    if "exclude_vars" in settings:
-        server["exclude_vars"] = settings["exclude_vars"]
+    for key in ("exclude_vars", "server_type", "round_robin_seed",
+                "cross_site_validation"):
+        if key in settings:
+            server[key] = settings[key]
     args = {}
     if "aggregation_weights" in settings:
         args["aggregation_weights"] = settings["aggregation_weights"]
@@ -416,6 +418,7 @@ def server(launcher, request):
 
     settings: min_num_clients, max_num_clients, wait_after_min_clients,
     heart_beat_timeout, start_round, num_rounds, exclude_vars,
+    server_type, round_robin_seed, cross_site_validation,
     aggregation_weights, keep_round_models, model (dict of arrays),
     service_options (replaces fed_server.json's service.options),
     fed_server (a dict of keys set in fed_server.json's servers[0]).
