@@ -18,7 +18,7 @@
 #include "relay.h"
 #include "status.h"
 
-#define RELAY_CALL_TIMEOUT	10	/* seconds; bounds how long a stop waits */
+#define RELAY_CALL_TIMEOUT	10	/* s; bounds how long a stop waits */
 #define RELAY_SHOWN_MAX		64
 
 /* Conditions of a poll besides gRPC's codes, for logging changes. */

@@ -249,7 +249,7 @@ topic_answer(const struct topic_site *ts, const char *topic,
 		return;
 	}
 	req = len == 0 ? json_object() : json_loadb(body, len,
-	    JSON_REJECT_DUPLICATES, &error);
+	    JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &error);
 	if (!json_is_object(req))
 		topic_refuse(a, "the request's body is not a JSON object");
 	else

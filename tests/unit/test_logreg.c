@@ -1,6 +1,7 @@
 /*
  * test_logreg - the reference site's pure parts: reading the CSV table,
- * one exact SGD step, step counting, determinism, accuracy and log-loss.
+ * one exact SGD step, step counting, determinism, cancellation, accuracy
+ * and log-loss.
  *
  * The site's sources are compiled into this program directly: unit tests
  * link the common library and the daemons' modules, not the client.
@@ -412,6 +413,37 @@ test_evaluate_clips_probabilities(void **state)
 	dataset_free(&ds);
 }
 
+/* A cancelled training stops before its next step, model untouched. */
+static void
+test_cancelled_training_leaves_the_model(void **state)
+{
+	const float		 zero[2] = { 0, 0 };
+	struct logreg_settings	 set = { 1, 0.5, 1 };
+	struct dataset		 ds;
+	struct model		 m;
+	atomic_int		 cancel = 1;
+	char			 err[LOGREG_ERR_MAX];
+	int64_t			 steps;
+
+	assert_int_equal(read_table("a,b,y\n1,2,1\n3,-1,0\n", &ds, err), 0);
+	make_model(&m, zero, 2, 0);
+	errno = 0;
+	assert_int_equal(logreg_train_until(&m, &ds, &set, &cancel, &steps,
+	    err), -1);
+	assert_int_equal(errno, ECANCELED);
+	assert_int_equal(steps, 0);
+	assert_string_equal(err, "training was cancelled after 0 steps");
+	assert_true(weight(&m, "w", 0) == 0.0f);
+	assert_true(weight(&m, "b", 0) == 0.0f);
+
+	atomic_store(&cancel, 0);
+	assert_int_equal(logreg_train_until(&m, &ds, &set, &cancel, &steps,
+	    err), 0);
+	assert_int_equal(steps, 2);
+	model_free(&m);
+	dataset_free(&ds);
+}
+
 int
 main(void)
 {
@@ -431,6 +463,7 @@ main(void)
 		cmocka_unit_test(test_training_leaves_other_tensors_alone),
 		cmocka_unit_test(test_model_errors_are_named),
 		cmocka_unit_test(test_divergence_is_an_error),
+		cmocka_unit_test(test_cancelled_training_leaves_the_model),
 		cmocka_unit_test(test_evaluate_exact_at_zero),
 		cmocka_unit_test(test_evaluate_exact_values),
 		cmocka_unit_test(test_evaluate_clips_probabilities),
