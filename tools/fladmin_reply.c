@@ -16,8 +16,9 @@
 
 #include "fladmin.h"
 
-/* Error texts that mean "log in again": Clara's "session_inactive", and
- * plain words for an expired or forgotten session. */
+/* Error texts that mean "log in again": admind's for an idle session
+ * and for one it forgot in a restart, Clara's "session_inactive", and
+ * other plain words for the same. */
 static const char *const reply_expired_words[] = {
 	"session_inactive", "session expired", "session has expired",
 	"session timed out", "session is unknown", "unknown session",
@@ -244,6 +245,15 @@ reply_print_prefix(FILE *out, const char *type)
 	}
 }
 
+/* reply_ends_in_newline - 1 if text ends its last line itself */
+static int
+reply_ends_in_newline(const char *text)
+{
+	size_t	 n = strlen(text);
+
+	return n > 0 && text[n - 1] == '\n';
+}
+
 /* reply_print_item - one item; 1 if it is an error */
 static int
 reply_print_item(FILE *out, json_t *item)
@@ -266,7 +276,10 @@ reply_print_item(FILE *out, json_t *item)
 	reply_print_prefix(out, type);
 	if (data != NULL)
 		reply_print_value(out, data, "\n\t");
-	fputc('\n', out);
+	/* A file's text (cat, ls) ends in a newline of its own. */
+	if (!json_is_string(data) || !reply_ends_in_newline(
+	    json_string_value(data)))
+		fputc('\n', out);
 	return strcmp(type, "error") == 0;
 }
 

@@ -32,8 +32,11 @@ from conftest import ADMIN, REPO
 FLADMIN = os.path.join(REPO, "build", "fladmin")
 RUN_TIMEOUT = 30
 PASSWORD = "correct-horse-battery"
-# Clara's word for a session that went idle too long.
-EXPIRED = "session_inactive"
+# How a server says "log in again": admind's words for an idle session
+# and for one it does not know (it restarted), and Clara's.
+EXPIRED = "session expired after 3600 s without a command: log in again"
+SESSION_GONE = [EXPIRED, "unknown session: log in again",
+                "session_inactive"]
 
 
 if not os.path.exists(FLADMIN):
@@ -70,6 +73,7 @@ class AdminPort:
     def __init__(self, cert, key, ca, answers=None, host="127.0.0.1"):
         self.answers = dict(answers or {})
         self.expire = 0
+        self.expired_text = EXPIRED
         self.tokens = set()
         self.issued = []
         self.requests = []      # (raw bytes, peer CN)
@@ -148,8 +152,7 @@ class AdminPort:
         if self.expire > 0:
             self.expire -= 1
             self.tokens.discard(token[0])
-            return [text("error", EXPIRED), text("string", "user not "
-                    "authenticated or session timed out - logged out")]
+            return [text("error", self.expired_text)]
         return self.answers.get(command, [text("error",
                                                "unknown command")])
 
@@ -261,11 +264,14 @@ def test_refused_login_fails_without_a_command(admin_port, kit):
     assert "wrong" not in done.stdout
 
 
-def test_expired_session_logs_in_again_and_retries_once(admin_port, kit):
+@pytest.mark.parametrize("words", SESSION_GONE)
+def test_expired_session_logs_in_again_and_retries_once(admin_port, kit,
+                                                        words):
     """The server says the session expired: one new login, the command
     again with the new token, and only the second answer is shown."""
     port = admin_port({"check_status server": [text("string", "fine")]})
     port.expire = 1
+    port.expired_text = words
     done = fladmin(kit(port.port), "-c", "check_status server")
     assert done.returncode == 0, done.stderr
     assert done.stdout == "fine\n"
@@ -325,6 +331,13 @@ def test_control_characters_from_the_server_are_not_sent_to_the_terminal(
     assert done.returncode == 0, done.stderr
     assert done.stdout == ("red ?[31malert?\nnext line\n"
                            "name\n" "-----------\n" "a?]0;title?\n")
+
+
+def test_text_that_ends_its_own_line_gets_no_second_newline(admin_port,
+                                                            kit):
+    port = admin_port({"ls server": [text("string", "log\nstartup\n")]})
+    done = fladmin(kit(port.port), "-c", "ls server")
+    assert (done.returncode, done.stdout) == (0, "log\nstartup\n")
 
 
 def test_error_item_fails_the_command(admin_port, kit):
@@ -570,3 +583,17 @@ def test_kit_without_its_configuration_is_refused(tmp_path):
     done = fladmin(str(tmp_path), "-c", "check_status server")
     assert done.returncode == 1
     assert "fed_admin.json" in done.stderr
+
+
+# The real admin port.
+
+def test_real_admin_port_answers_a_listing_of_commands(server, project):
+    """netd's admin port and admind: fladmin with the admin's own kit
+    logs in with its certificate and gets a well-formed table back."""
+    srv = server()
+    done = fladmin(os.path.join(project.folder, ADMIN, "startup"), "-c",
+                   "_commands")
+    assert done.returncode == 0, done.stdout + done.stderr + srv.logs()
+    header, rule = done.stdout.splitlines()[:2]
+    assert header.split() == ["scope", "command", "usage"]
+    assert set(rule) == {"-", " "}
