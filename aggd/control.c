@@ -27,6 +27,8 @@
 
 /* Longest part of a request's string quoted back in a message. */
 #define CONTROL_SHOWN		80
+/* admind takes no larger reply from aggd (ADMIND_AGGD_MAX_PAYLOAD). */
+#define CONTROL_REPLY_MAX	(1024 * 1024)
 
 /* control_free - an ipc_free_fn for JSON text */
 static void
@@ -60,6 +62,13 @@ control_answer(struct reply *rep, json_t *doc)
 		return;
 	}
 	json_decref(doc);
+	if (strlen(text) > CONTROL_REPLY_MAX) {
+		training_reply(rep, FL_RESOURCE_EXHAUSTED, "the reply would be "
+		    "%zu bytes, more than admind takes (%d)", strlen(text),
+		    CONTROL_REPLY_MAX);
+		free(text);
+		return;
+	}
 	rep->payload = text;
 	rep->len = strlen(text);
 	rep->free_fn = control_free;
