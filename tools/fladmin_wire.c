@@ -237,8 +237,11 @@ wire_tls(SSL_CTX *ctx, int fd, const char *host, char err[FLADMIN_ERR_MAX])
 		SSL_free(ssl);
 		return NULL;
 	}
-	if (SSL_connect(ssl) == 1)
+	if (SSL_connect(ssl) == 1) {
+		log_debug("%s: %s, %s", host, SSL_get_version(ssl),
+		    SSL_get_cipher_name(ssl));
 		return ssl;
+	}
 
 	if ((verify = SSL_get_verify_result(ssl)) != X509_V_OK)
 		snprintf(err, FLADMIN_ERR_MAX, "%s: the server's certificate "
