@@ -328,6 +328,8 @@ def test_admind_killed_mid_round(server, tmp_path):
     finally:
         run.stop()
     assert_run_completed(srv, run, results)
+    print("recovery: admind's audit trail: %d records before its death, "
+          "%d after" % (len(before), len(after)))
     assert after[:len(before)] == before, "audit records lost or changed"
     if auditing and before:
         assert len(after) > len(before)
