@@ -5,16 +5,19 @@ root (the appliance's layout), each daemon runs as its own user, and
 their IPC sockets answer only their peer daemon: a user outside group
 flserver cannot reach them at all, a daemon's user in the group but not
 the socket's peer is cut off by the uid filter, while the peer's own
-user is answered. A runtime folder that others may write keeps the
-daemons from starting, and from being started again by the supervisor.
+user is answered; in the workspace each may write only its own part. A
+runtime folder that others may write keeps the daemons from starting,
+and from being started again by the supervisor.
 (What the filters allow is tested in tests/unit/test_sandbox.c.)
 """
 
 import grp
+import json
 import os
 import pwd
 import shutil
 import signal
+import subprocess
 import tempfile
 
 import pytest
@@ -199,6 +202,76 @@ def test_loosened_runtime_folder_stops_restarts(server):
         in done.stdout, done.stdout
     assert "netd: running" in done.stdout
     os.chmod(rundir, 0o750)
+
+
+# Run as one user: what it may do in the workspace.
+ACCESS_CHILD = r"""
+import json, os, sys
+ws, out = sys.argv[1], {}
+for what, rel in json.loads(sys.argv[2]):
+    path = os.path.join(ws, rel)
+    try:
+        if what == "create":
+            probe = os.path.join(path, "probe.%d" % os.getuid())
+            os.close(os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL,
+                             0o600))
+            os.unlink(probe)
+        elif what == "read":
+            with open(path, "rb") as f:
+                f.read(1)
+        elif what == "rename":
+            os.rename(path, path + ".moved")
+            os.rename(path + ".moved", path)
+        out["%s %s" % (what, rel)] = True
+    except OSError:
+        out["%s %s" % (what, rel)] = False
+print(json.dumps(out))
+"""
+
+# What each daemon's user may do in the appliance's workspace; anything
+# not listed as True must fail.
+WORKSPACE_RIGHTS = {
+    "flnetd": {"read startup/server.key", "read startup/fed_server.json"},
+    "flaggd": {"read startup/fed_server.json", "create .", "create state",
+               "create run_1", "create run_1/models",
+               "create run_1/provenance", "rename state/aggd.json"},
+    "fladmind": {"read startup/fed_server.json", "create state",
+                 "create audit", "create transfer",
+                 "rename state/status.json"},
+}
+WORKSPACE_ACTIONS = [
+    ("create", "."), ("create", "startup"), ("create", "state"),
+    ("create", "run_1"), ("create", "run_1/models"),
+    ("create", "run_1/provenance"), ("create", "audit"),
+    ("create", "transfer"), ("read", "startup/server.key"),
+    ("read", "startup/fed_server.json"), ("rename", "state/aggd.json"),
+    ("rename", "state/status.json"), ("rename", "startup/server.key"),
+]
+
+
+@as_root
+def test_each_daemon_writes_only_its_part_of_the_workspace(server):
+    """As root, once a round is saved, each daemon's user tries every
+    part of the workspace: flnetd may write nothing and alone reads the
+    TLS key; flaggd may add run folders and write its models, provenance
+    and state/aggd.json; fladmind state/status.json, audit/ and
+    transfer/; neither may move the other's file in state/."""
+    srv = server(min_num_clients=2, wait_after_min_clients=1)
+    for site in srv.registered("site-1", "site-2"):
+        _, model = site.get_model()
+        site.submit(model, n_iter=1)
+    srv.wait_round(0)
+    srv.wait_status("status.json written", lambda s: True)
+    for user, rights in WORKSPACE_RIGHTS.items():
+        pw = pwd.getpwnam(user)
+        done = subprocess.run(
+            ["/usr/bin/python3", "-c", ACCESS_CHILD, srv.ws,
+             json.dumps(WORKSPACE_ACTIONS)],
+            user=pw.pw_uid, group=pw.pw_gid, extra_groups=[], cwd="/",
+            capture_output=True, text=True, timeout=30)
+        assert done.returncode == 0, done.stderr
+        got = json.loads(done.stdout)
+        assert {k for k, ok in got.items() if ok} == rights, user
 
 
 def test_stop_leaves_no_process(server):
