@@ -10,7 +10,7 @@
  * operator requests. Reads, before it serves: WORKSPACE/startup/
  * fed_server.json (the project's name), authorization.json (the policy),
  * and opens the audit trail under WORKSPACE/audit, verifying it whole.
- * WORKSPACE/startup/users.json, the password hashes, is read at each
+ * WORKSPACE/startup/users.passwd, the password hashes, is read at each
  * password login. -E sets the sessions' idle expiry (3600 s).
  * Writes WORKSPACE/state/status.json whenever the view changes, at most
  * a few times a second. No network socket, ever. SIGTERM or SIGINT: the
@@ -111,7 +111,7 @@ admind_kit(struct admind *ad, double idle)
 	if (policy_load(path, &ad->policy, perr) == -1)
 		fatalx("refusing the authorization policy: %s", perr);
 
-	if (snprintf(path, sizeof(path), "%s/startup/users.json",
+	if (snprintf(path, sizeof(path), "%s/startup/users.passwd",
 	    ad->workspace) >= (int)sizeof(path))
 		fatalx("workspace path too long: %s", ad->workspace);
 	if (sessions_init(&ad->sessions, idle, path) == -1)

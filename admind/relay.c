@@ -337,6 +337,7 @@ relay_accept(struct relay_call *c)
 	const Admin__Message	*am = c->c_reply->message;
 	struct relay_msg	*m;
 	struct command_run	*run;
+	json_t			*body;
 	const char		*code;
 	size_t			 wait;
 	int64_t			 ref;
@@ -364,8 +365,10 @@ relay_accept(struct relay_call *c)
 	wait = m->m_wait;
 	TAILQ_REMOVE(&ad->relay.sent, m, m_entry);
 	relay_msg_free(m);
+	/* The body first: answering netd frees the call and its reply. */
+	body = relay_body(am);
 	relay_answer(c, FL_OK, NULL, NULL, 0);
-	run_site_answer(run, wait, ok, relay_body(am));
+	run_site_answer(run, wait, ok, body);
 }
 
 /* relay_resolved - aggd vouched for the token, or did not */

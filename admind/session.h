@@ -2,12 +2,13 @@
  * session - who is logged in on the admin console.
  *
  * _login USER PASSWORD is checked against the users file
- * (WORKSPACE/startup/users.json: {"user": "64 hex characters of salt,
- * then the hex PBKDF2-HMAC-SHA512 of the password, 100000 iterations"},
- * as Clara stored them; tools/flpasswd writes it). _cert_login USER
- * needs no password: USER must be the CN of the admin certificate netd
- * verified. Either way the user must be named in the authorization
- * policy, which the caller says.
+ * (WORKSPACE/startup/users.passwd, JSON: {"user": "64 hex characters of
+ * salt, then the hex PBKDF2-HMAC-SHA512 of the password, 100000
+ * iterations"}, as Clara stored them; tools/flpasswd writes it). Its
+ * name has no extension the shell-like commands read, so that no admin
+ * can cat the hashes. _cert_login USER needs no password: USER must be
+ * the CN of the admin certificate netd verified. Either way the user
+ * must be named in the authorization policy, which the caller says.
  *
  * A login opens a session with a random token, bound to the fingerprint
  * of the certificate it was made with, that expires after an idle time.

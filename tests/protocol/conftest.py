@@ -1,7 +1,8 @@
 """Fixtures for the protocol tests: the real daemons (build/netd, aggd,
 admind) started with packaging/flserverctl, on a project provisioned with
-tools/flprovision (four sites site-1..site-4 and one admin, ports chosen
-at run time), spoken to over mutual TLS by Python grpcio.
+tools/flprovision (four sites site-1..site-4, each of its own org
+hospital-N, and one admin of each role of the demo policy: ROLE_ADMINS;
+ports chosen at run time), spoken to over mutual TLS by Python grpcio.
 
 - `project`: the provisioned kits, once per session.
 - `foreign_project`: a second project with its own root CA.
@@ -11,6 +12,7 @@ at run time), spoken to over mutual TLS by Python grpcio.
 - `Server.site(name)`: a site's channel with its own key pair.
 """
 
+import hashlib
 import json
 import os
 import shutil
@@ -33,6 +35,18 @@ FLSERVERCTL = os.path.join(REPO, "packaging", "flserverctl")
 SITES = ["site-1", "site-2", "site-3", "site-4"]
 ADMIN = "admin@protocol.example.org"
 PROJECT = "protocol-test"
+# One admin per role of policy/authorization.json: (email, org, roles).
+# The site roles belong to hospital-1, the org of site-1 only.
+ROLE_ADMINS = {
+    "super": (ADMIN, "consortium", ["super"]),
+    "lead_it": ("lead-it@protocol.example.org", "consortium", ["lead_it"]),
+    "site_it": ("site-it@hospital-1.example.org", "hospital-1",
+                ["site_it"]),
+    "lead_researcher": ("lead-researcher@protocol.example.org",
+                        "consortium", ["lead_researcher"]),
+    "site_researcher": ("site-researcher@hospital-1.example.org",
+                        "hospital-1", ["site_researcher"]),
+}
 
 if not os.path.exists(os.path.join(BUILD_PY, "federated_pb2.py")):
     subprocess.run(["make", "-C", REPO, "build/py/federated_pb2.py"],
@@ -82,6 +96,15 @@ class Project:
         return os.path.join(self.folder, "server", "startup")
 
 
+def admin_entry(admin):
+    """An email alone is a super admin of the consortium; else a tuple
+    (email, org, roles)."""
+    if isinstance(admin, str):
+        return {"org": "consortium", "email": admin, "roles": ["super"]}
+    email, org, roles = admin
+    return {"org": org, "email": email, "roles": list(roles)}
+
+
 def provision(base, name, sites=SITES, admins=(ADMIN,)):
     fl_port, admin_port = free_port(), free_port()
     while admin_port == fl_port:
@@ -94,8 +117,7 @@ def provision(base, name, sites=SITES, admins=(ADMIN,)):
                    "max_num_clients": 100},
         "sites": [{"org": "hospital-%s" % s.split("-")[-1], "name": s}
                   for s in sites],
-        "admins": [{"org": "consortium", "email": a, "roles": ["super"]}
-                   for a in admins],
+        "admins": [admin_entry(a) for a in admins],
     }
     os.makedirs(base, exist_ok=True)
     path = os.path.join(base, "project.json")
@@ -147,13 +169,31 @@ def workroot():
 
 @pytest.fixture(scope="session")
 def project(workroot):
-    return provision(workroot.folder("project"), PROJECT)
+    return provision(workroot.folder("project"), PROJECT,
+                     admins=list(ROLE_ADMINS.values()))
 
 
 @pytest.fixture(scope="session")
 def foreign_project(workroot):
     """Same site names, another root CA."""
     return provision(workroot.folder("foreign"), "foreign")
+
+
+def password_hash(password):
+    """A users.passwd entry as Clara stored it: 64 hex characters of salt,
+    used as they are, then the hex PBKDF2-HMAC-SHA512 of the password."""
+    salt = os.urandom(32).hex()
+    key = hashlib.pbkdf2_hmac("sha512", password.encode(), salt.encode(),
+                              100000)
+    return salt + key.hex()
+
+
+def write_users(path, users):
+    """WORKSPACE/startup/users.passwd for {user: password}, mode 0600."""
+    with open(path, "w") as f:
+        json.dump({u: password_hash(p) for u, p in users.items()}, f,
+                  indent=1)
+    os.chmod(path, 0o600)
 
 
 def training_config(model_path, settings):
@@ -212,6 +252,10 @@ class Server:
             conf["servers"][0].update(extra)
             with open(path, "w") as f:
                 json.dump(conf, f, indent=1)
+        users = self.settings.get("users")
+        if users is not None:
+            write_users(os.path.join(self.ws, "startup", "users.passwd"),
+                        users)
 
     def _write_mmar(self):
         mmar = os.path.join(self.base, "mmar")
@@ -231,9 +275,13 @@ class Server:
         os.chmod(self.config, 0o644)
 
     def _ctl(self, *args, timeout):
+        env = self.env
+        if "admind_args" in self.settings:
+            env = dict(env, FLSERVER_ADMIND_ARGS=self.settings[
+                "admind_args"])
         done = subprocess.run([FLSERVERCTL] + list(args),
                               capture_output=True, text=True,
-                              timeout=timeout, env=self.env)
+                              timeout=timeout, env=env)
         self.ctl_output.append("$ flserverctl %s -> %d\n%s%s" % (
             " ".join(args), done.returncode, done.stdout, done.stderr))
         return done
@@ -421,7 +469,9 @@ def server(launcher, request):
     server_type, round_robin_seed, cross_site_validation,
     aggregation_weights, keep_round_models, model (dict of arrays),
     service_options (replaces fed_server.json's service.options),
-    fed_server (a dict of keys set in fed_server.json's servers[0]).
+    fed_server (a dict of keys set in fed_server.json's servers[0]),
+    users ({user: password} written as startup/users.passwd's hashes),
+    admind_args (added to admind's command line, e.g. "-E 3").
     """
     started = []
 
