@@ -75,6 +75,11 @@ struct site {
 	char				*workspace;
 	int				 reauth;
 	int				 paused;	/* logged once */
+
+	/* A round's model fetched, then not trained: stopped by an admin. */
+	struct model			 held;
+	struct session_round		 held_round;
+	int				 holding;
 };
 
 static void __attribute__((noreturn))
@@ -305,7 +310,9 @@ site_register(struct site *st)
 static enum site_next
 site_reregister(struct site *st, const char *rpc)
 {
+	/* The relay's refusal is its own: the session's message is older. */
 	log_info("%s: token refused (%s); registering again", rpc,
+	    strcmp(rpc, "Retrieve") == 0 ? "on the admin channel" :
 	    st->session.message);
 	if (++st->reauth > SITE_REAUTH_MAX) {
 		log_warnx("%s: token refused %d times in a row; giving up",
@@ -388,9 +395,39 @@ site_train_local(struct site *st, const struct model *global,
 	return -1;
 }
 
-/* site_contribute - train from the global model, send the difference */
+/*
+ * site_hold - keep a round's model that a stop kept from training: the
+ * server hands it out once per round, so a site that is alone could
+ * never finish the round otherwise.
+ */
+static void
+site_hold(struct site *st, struct model *global,
+    const struct session_round *round)
+{
+	model_free(&st->held);
+	st->held = *global;
+	st->held_round = *round;
+	st->holding = 1;
+	memset(global, 0, sizeof(*global));
+	log_info("round %lld: the model is kept until training resumes",
+	    (long long)round->round);
+}
+
+/* site_drop_held - forget a kept model: a new registration fetches anew */
+static void
+site_drop_held(struct site *st)
+{
+	model_free(&st->held);
+	st->holding = 0;
+}
+
+/*
+ * site_contribute - train from the global model, send the difference.
+ * A model that an admin's stop kept from training is taken from global
+ * and held.
+ */
 static enum site_next
-site_contribute(struct site *st, const struct model *global,
+site_contribute(struct site *st, struct model *global,
     const struct session_round *round)
 {
 	struct model	 local;
@@ -398,8 +435,7 @@ site_contribute(struct site *st, const struct model *global,
 	int64_t		 steps;
 
 	if (control_begin(&st->control, round->run, round->round) == -1) {
-		log_info("round %lld: not trained: stopped by an admin",
-		    (long long)round->round);
+		site_hold(st, global, round);
 		return SITE_CONTINUE;
 	}
 	switch (site_train_local(st, global, round, &local, &steps)) {
@@ -407,11 +443,31 @@ site_contribute(struct site *st, const struct model *global,
 		next = site_submit(st, round, global, &local, steps);
 		model_free(&local);
 		break;
+	case 1:
+		site_hold(st, global, round);
+		break;
 	case -1:
 		next = SITE_FAILED;
 		break;
 	}
 	control_end(&st->control);
+	return next;
+}
+
+/* site_resume - train the model kept through a stop */
+static enum site_next
+site_resume(struct site *st)
+{
+	struct model		 global = st->held;
+	struct session_round	 round = st->held_round;
+	enum site_next		 next;
+
+	memset(&st->held, 0, sizeof(st->held));
+	st->holding = 0;
+	log_info("round %lld: training the model kept through the stop",
+	    (long long)round.round);
+	next = site_contribute(st, &global, &round);
+	model_free(&global);
 	return next;
 }
 
@@ -471,6 +527,7 @@ site_step(struct site *st)
 	if (next == CONTROL_RESTART) {
 		log_info("registering again at an admin's request");
 		st->paused = 0;
+		site_drop_held(st);
 		return site_register(st) == 0 ? SITE_CONTINUE : SITE_FAILED;
 	}
 	/* The relay found the token dead; nothing else may notice. */
@@ -482,7 +539,7 @@ site_step(struct site *st)
 		log_info("training resumed by an admin");
 		st->paused = 0;
 	}
-	return site_round(st);
+	return st->holding ? site_resume(st) : site_round(st);
 }
 
 /* site_train_federated - register, beat, and train round after round */
@@ -581,6 +638,7 @@ site_federated(const struct site_options *o)
 	session_close(&st.session);
 	grpc_client_shutdown();
 	control_destroy(&st.control);
+	site_drop_held(&st);
 	free(st.workspace);
 	dataset_free(&st.data);
 	kit_free(&st.kit);

@@ -5,9 +5,10 @@ admin's certificate). Each test plays one request from the console to a
 site and checks the console's answer, the site's log line for the
 request (with the command's audit event id), and what the site did:
 check_status while it waits, abort until start, shutdown (Quit, exit 0),
-restart (a new registration), sys_info, the shell-like commands on the
-site's workspace with their refusals, and a site started with -S that
-refuses them all.
+restart (a new registration), a stopped site that learns from the relay
+that a restarted server forgot its token, sys_info, the shell-like
+commands on the site's workspace with their refusals, and a site started
+with -S that refuses them all.
 """
 
 import os
@@ -21,7 +22,6 @@ from admin_client import context, items_of_type, send_command
 from conftest import ADMIN, wait_for
 from test_flsite import FLSITE, SHARDS, logreg_model, write_table
 
-pytestmark = pytest.mark.skip(reason="needs admind's relay")
 
 NOTES = "alpha\nBeta\n\tgamma\n"
 EXIT_TIMEOUT = 20
@@ -154,7 +154,7 @@ def test_check_status_says_waiting_with_the_event_id(server, flsite):
     lines = site.request_lines("train.check_status")
     assert len(lines) == 1, site.log()
     event, outcome = lines[0]
-    assert re.fullmatch(r"[0-9a-f]{8,}", event), event
+    assert re.fullmatch(r"[0-9a-f]{32}", event), event
     assert outcome == "ok"
 
 
@@ -181,6 +181,25 @@ def test_abort_stops_training_until_start(server, flsite):
     assert row["status"] in ("waiting", "training")
     site.wait_log("training resumed by an admin")
     srv.wait_round(settled[-1] + 1)
+
+
+def test_stopped_site_registers_again_after_a_server_restart(server,
+                                                             flsite):
+    """A stopped site makes no training call: when a restarted server has
+    forgotten its token, the relay finds out, the site registers again
+    and answers, still stopped."""
+    srv = server(min_num_clients=2, model=logreg_model())
+    site = flsite(srv, "site-1")
+    row = Console(srv).site_row("abort client site-1", "site-1")
+    assert row["status"] == "stopped"
+    srv.restart()
+    site.wait_log("Retrieve: token refused (on the admin channel); "
+                  "registering again", timeout=60)
+    site.wait_log("registered as site-1", count=2)
+    site.wait_log("admin requests: the server's relay answers", count=2)
+    row = Console(srv).site_row("check_status client site-1", "site-1")
+    assert row["status"] == "stopped"
+    assert site.proc.poll() is None
 
 
 def test_shutdown_quits_and_exits_0(server, flsite):
