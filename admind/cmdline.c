@@ -158,14 +158,21 @@ cmdline_number(const char *word, long long *out)
 	return 0;
 }
 
+/* cmdline_usage - how c is used, as the refusal */
+static int
+cmdline_usage(const struct command *c, char err[CMDLINE_ERR_MAX])
+{
+	return cmdline_fail(err, "usage: %s%s%s", c->c_name,
+	    c->c_usage[0] != '\0' ? " " : "", c->c_usage);
+}
+
 /* cmdline_count - the number of argument words is in [min, max] */
 static int
 cmdline_count(const struct command *c, int nargs, int min, int max,
     char err[CMDLINE_ERR_MAX])
 {
 	if (nargs < min || nargs > max)
-		return cmdline_fail(err, "usage: %s %s", c->c_name,
-		    c->c_usage);
+		return cmdline_usage(c, err);
 	return 0;
 }
 
@@ -196,8 +203,7 @@ cmdline_targets(const struct command *c, char *const *words, int n,
     struct cmd_args *a, char err[CMDLINE_ERR_MAX])
 {
 	if (n == 0)
-		return cmdline_fail(err, "usage: %s %s", c->c_name,
-		    c->c_usage);
+		return cmdline_usage(c, err);
 	if (strcmp(words[0], "server") == 0)
 		a->target = TARGET_SERVER;
 	else if (strcmp(words[0], "client") == 0)
@@ -205,8 +211,7 @@ cmdline_targets(const struct command *c, char *const *words, int n,
 	else if (strcmp(words[0], "all") == 0)
 		a->target = TARGET_ALL;
 	if ((a->target & c->c_targets) == 0)
-		return cmdline_fail(err, "usage: %s %s", c->c_name,
-		    c->c_usage);
+		return cmdline_usage(c, err);
 	if (a->target != TARGET_CLIENT)
 		return cmdline_count(c, n, 1, 1, err);
 	return cmdline_sites(words + 1, n - 1, a, err);
@@ -243,8 +248,7 @@ cmdline_validate(const struct command *c, char *const *words, int n,
 	if (cmdline_count(c, n, 2, 2, err) == -1)
 		return -1;
 	if (!cmdline_site_name(words[0]) || !cmdline_site_name(words[1]))
-		return cmdline_fail(err, "usage: %s %s", c->c_name,
-		    c->c_usage);
+		return cmdline_usage(c, err);
 	a->name = words[0];
 	a->second = words[1];
 	return 0;
@@ -305,8 +309,7 @@ cmdline_args(const struct command *c, const struct cmdline *cl,
 		return cmdline_targets(c, words, n, a, err);
 	case SHAPE_DEPLOY:
 		if (n < 2 || !cmdline_site_name(words[0]))
-			return cmdline_fail(err, "usage: %s %s", c->c_name,
-			    c->c_usage);
+			return cmdline_usage(c, err);
 		a->name = words[0];
 		return cmdline_targets(c, words + 1, n - 1, a, err);
 	case SHAPE_SITE:
