@@ -179,6 +179,17 @@ def foreign_project(workroot):
     return provision(workroot.folder("foreign"), "foreign")
 
 
+def sign_kit(project, startup):
+    """Sign a startup folder again after a test changed a file of it on
+    purpose, as an operator would: the daemons refuse unsigned changes."""
+    done = subprocess.run(
+        [FLPROVISION, "sign", "-k", os.path.join(project.folder,
+                                                 "rootCA.key"), startup],
+        capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, "flprovision sign failed:\n%s%s" % (
+        done.stdout, done.stderr)
+
+
 def password_hash(password):
     """A users.passwd entry as Clara stored it: 64 hex characters of salt,
     used as they are, then the hex PBKDF2-HMAC-SHA512 of the password."""
@@ -252,6 +263,7 @@ class Server:
             conf["servers"][0].update(extra)
             with open(path, "w") as f:
                 json.dump(conf, f, indent=1)
+            sign_kit(self.project, os.path.join(self.ws, "startup"))
         users = self.settings.get("users")
         if users is not None:
             write_users(os.path.join(self.ws, "startup", "users.passwd"),
