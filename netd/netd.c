@@ -28,6 +28,7 @@
 #include "admin_port.h"
 #include "config.h"
 #include "grpc_server.h"
+#include "kitsig.h"
 #include "log.h"
 #include "relay.h"
 #include "sandbox.h"
@@ -367,6 +368,7 @@ main(int argc, char *argv[])
 	log_init("netd", verbose);
 	/* No core dumps either: one would hold the key and sites' updates. */
 	privileged = sandbox_identity("flnetd");
+	kitsig_require_workspace(workspace, kitsig_netd_files);
 	if (seconds != NULL)
 		timeout = netd_timeout(seconds);
 
