@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "aggd.h"
+#include "kitsig.h"
 #include "log.h"
 #include "npz.h"
 #include "sandbox.h"
@@ -383,6 +384,7 @@ main(int argc, char *argv[])
 		aggd_usage();
 	log_init("aggd", verbose);
 	privileged = sandbox_identity("flaggd");
+	kitsig_require_workspace(workspace, kitsig_aggd_files);
 	/* Privileged, group flserver (admind) reads models and sockets. */
 	umask(privileged ? 007 : 077);
 
