@@ -33,6 +33,7 @@
 #include "admind.h"
 #include "config.h"
 #include "ipc.h"
+#include "kitsig.h"
 #include "log.h"
 #include "sandbox.h"
 
@@ -391,6 +392,7 @@ main(int argc, char *argv[])
 	TAILQ_INIT(&ad.runs);
 	ad.site_timeout = ADMIND_SITE_TIMEOUT;
 	privileged = sandbox_identity("fladmind");
+	kitsig_require_workspace(workspace, kitsig_admind_files);
 	umask(privileged ? 007 : 077);
 	ad.sigfd = admind_signals();
 	admind_workspace(&ad, workspace);
