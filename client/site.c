@@ -37,6 +37,7 @@
 #include "dataset.h"
 #include "grpc_client.h"
 #include "kit.h"
+#include "kitsig.h"
 #include "log.h"
 #include "logreg.h"
 #include "npz.h"
@@ -610,6 +611,7 @@ site_federated(const struct site_options *o)
 
 	memset(&st, 0, sizeof(st));
 	st.opts = o;
+	kitsig_require(o->kit, kitsig_site_files);
 	if (kit_load(o->kit, &st.kit, err) == -1)
 		fatalx("%s", err);
 	site_load_data(o->data, &st.data);
