@@ -152,7 +152,8 @@ admind_open(struct admind *ad, const char *rundir, int privileged)
 	if (ipc_path(ad->sock_path, sizeof(ad->sock_path), rundir,
 	    IPC_CONSOLE) == -1 ||
 	    ipc_bind(&ad->console, ad->ctx, rundir, IPC_CONSOLE,
-	    ADMIND_MAX_PAYLOAD, -1, sandbox_peer_uid("netd", privileged)) == -1 ||
+	    ADMIND_MAX_PAYLOAD, -1,
+	    sandbox_peer_uid("netd", privileged)) == -1 ||
 	    ipc_bind(&ad->notices, ad->ctx, rundir, IPC_NOTICE,
 	    ADMIND_MAX_PAYLOAD, -1, sandbox_peer_uid("aggd", privileged)) == -1)
 		fatalx("cannot serve under %s", rundir);
@@ -398,7 +399,6 @@ main(int argc, char *argv[])
 	admind_workspace(&ad, workspace);
 	admind_kit(&ad, idle);
 	admind_audit(&ad);
-	cmd_sys_init(&ad.sys);
 	admind_rundir(rundir, privileged);
 	admind_open(&ad, rundir, privileged);
 	sandbox_enter(seccomp_admind_rules, seccomp_admind_nrules);

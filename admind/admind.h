@@ -325,16 +325,6 @@ void	cmd_validate_run(struct command_run *);
 void	cmd_shell_run(struct command_run *);
 
 /* cmd_sys.c */
-struct sys_static {
-	char	 ss_os[128];
-	char	 ss_kernel[160];
-	char	 ss_machine[80];
-	char	 ss_host[80];
-	long	 ss_cpus;
-};
-
-/* What never changes while admind runs: read before the filter. */
-void	cmd_sys_init(struct sys_static *);
 void	cmd_sys_info(struct command_run *);
 
 /* relay.c */
@@ -390,7 +380,6 @@ struct admind {
 	struct audit		*audit;
 	struct relay		 relay;
 	struct command_runs	 runs;
-	struct sys_static	 sys;
 	int			 site_timeout;	/* seconds */
 	int			 sigfd;
 	double			 next_write;	/* monotonic */

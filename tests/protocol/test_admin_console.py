@@ -17,6 +17,7 @@ and check_status while max_num_clients sites are connected.
 
 import json
 import os
+import subprocess
 import threading
 import time
 
@@ -26,13 +27,14 @@ import pytest
 import admin_pb2
 from admin_client import (EOT, command_document, connect, context,
                           read_until_closed, send_command)
-from conftest import ROLE_ADMINS, SITES, wait_for
+from conftest import REPO, ROLE_ADMINS, SITES, wait_for
 
 ROLES = ["super", "lead_it", "site_it", "lead_researcher",
          "site_researcher"]
 DENIED = "not authorized"
 PASSWORD = "correct-horse-battery"
 RELAY = "/admin.AdminCommunicating/"
+FLPASSWD = os.path.join(REPO, "tools", "flpasswd")
 
 
 class Answer:
@@ -332,6 +334,21 @@ def test_wrong_password_then_right_one(server):
     assert admin.run("taskname").of("string") == ["protocol-test"]
 
 
+def test_flpasswd_sets_a_password_admind_takes_at_once(server):
+    """tools/flpasswd writes the hash into the running server's users
+    file; the next _login uses it, no restart."""
+    email = ROLE_ADMINS["site_it"][0]
+    srv = server()
+    done = subprocess.run([FLPASSWD, "-w", srv.ws, email],
+                          input=PASSWORD + "\n", capture_output=True,
+                          text=True, timeout=30)
+    assert done.returncode == 0, done.stderr
+    assert PASSWORD not in done.stdout + done.stderr
+    answer = console(srv, "site_it").send("_login %s %s" % (email,
+                                                            PASSWORD))
+    assert answer.of("string") == ["OK"] and answer.token
+
+
 def test_unknown_user_is_rejected_like_a_wrong_password(server):
     srv = server(users={ROLE_ADMINS["lead_it"][0]: PASSWORD})
     admin = console(srv, "lead_researcher")
@@ -554,3 +571,29 @@ def test_check_status_with_max_num_clients_connected(server):
     rows = admin.run("check_status server").tables[1]
     assert [row[0] for row in rows[1:]] == SITES
     assert all(row[1].endswith("Z") for row in rows[1:])
+
+
+SYS_HEADER = ["site", "os", "kernel", "cpus", "memory_bytes", "load",
+              "uptime_seconds", "workspace"]
+
+
+def test_sys_info_of_the_server_and_of_a_site(server):
+    """The server's row is admind's own reading of /proc; a site's is
+    its sys.info answer, column by column."""
+    srv = server()
+    site1, _ = registered(srv, "site-1", "site-2")
+    admin = console(srv, "lead_it").login()
+    rows = admin.run("sys_info server").tables[0]
+    assert rows[0] == SYS_HEADER and len(rows) == 2
+    assert rows[1][0] == "server" and rows[1][2].startswith("Linux ")
+    assert int(rows[1][3]) >= 1 and int(rows[1][4]) > 0
+    assert rows[1][7] == os.path.realpath(srv.ws)
+    command = Background(admin, "sys_info client site-1")
+    message = poll_until(site1, "sys.info")
+    reply(site1, message, {"site": "site-1", "os": "Debian",
+                           "kernel": "Linux 6.1", "cpus": 4,
+                           "memory_bytes": 1024, "load": "0.10 0.20 0.30",
+                           "uptime_seconds": 99, "workspace": "/srv/s1"})
+    assert command.result().tables == [[SYS_HEADER, [
+        "site-1", "Debian", "Linux 6.1", "4", "1024", "0.10 0.20 0.30",
+        "99", "/srv/s1"]]]

@@ -166,7 +166,8 @@ test_demo_rules_are_strict(void **state)
 	"\"users\": {\"u\": {\"org\": \"a\", \"roles\": [\"r\", \"s\"]}}," \
 	"\"orgs\": " orgs "," \
 	"\"sites\": {\"sa\": \"a\", \"sb\": \"b\", \"sc\": \"c\"}," \
-	"\"rules\": {\"allow_byoc\": {\"type\": \"bool\", \"default\": true}}," \
+	"\"rules\": {\"allow_byoc\": {\"type\": \"bool\", " \
+	"\"default\": true}}," \
 	"\"rights\": {\"x_self\": {\"default\": true, \"precond\": " \
 	"\"selfOrg\"}, \"x_all\": {\"default\": false}}}"
 

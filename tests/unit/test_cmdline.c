@@ -374,7 +374,8 @@ main(void)
 		cmocka_unit_test(test_commands_are_found_by_name_or_scope),
 		cmocka_unit_test(test_a_name_in_two_scopes_must_be_qualified),
 		cmocka_unit_test(test_unknown_commands_are_refused),
-		cmocka_unit_test(test_every_command_name_is_unique_in_its_scope),
+		cmocka_unit_test(
+		    test_every_command_name_is_unique_in_its_scope),
 		cmocka_unit_test(test_run_numbers),
 		cmocka_unit_test(test_timeouts),
 		cmocka_unit_test(test_targets),

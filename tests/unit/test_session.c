@@ -28,8 +28,10 @@
     "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef" \
     "a67ef499e2f4433d97ee2e3a82250f0c35e3ddd2e1409f8490e138298702c57c" \
     "41094e4b7d62886ffd3e15e5fefdebcdc9b4f5efabf1315682051a5da5667bfb"
-#define FP_A	"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
-#define FP_B	"bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
+#define FP_A	"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa" \
+		"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+#define FP_B	"bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb" \
+		"bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
 #define T0	1000.0
 
 struct fixture {
