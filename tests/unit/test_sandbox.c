@@ -734,13 +734,31 @@ identity_user_under_unit(void)
 	return check_confined(0);
 }
 
-/* copy_with_line - src copied to dst, with one more line at the end */
+/* appliance_entry - a line of /etc/passwd or /etc/group of ours */
+static int
+appliance_entry(const char *line)
+{
+	static const char *const names[] = {
+		"flnetd:", "flaggd:", "fladmind:", "flserver:"
+	};
+	size_t	 i;
+
+	for (i = 0; i < sizeof(names) / sizeof(*names); i++)
+		if (strncmp(line, names[i], strlen(names[i])) == 0)
+			return 1;
+	return 0;
+}
+
+/*
+ * copy_with_line - src copied to dst with one more line at the end, less
+ * the appliance's own users and group: when the machine has them (make
+ * users), the test's must be the ones found.
+ */
 static int
 copy_with_line(const char *src, const char *dst, const char *line)
 {
 	char	 buf[4096];
 	FILE	*in, *out;
-	size_t	 n;
 	int	 rc = 0;
 
 	if ((in = fopen(src, "re")) == NULL)
@@ -749,8 +767,8 @@ copy_with_line(const char *src, const char *dst, const char *line)
 		fclose(in);
 		return -1;
 	}
-	while ((n = fread(buf, 1, sizeof(buf), in)) > 0)
-		if (fwrite(buf, 1, n, out) != n)
+	while (fgets(buf, sizeof(buf), in) != NULL)
+		if (!appliance_entry(buf) && fputs(buf, out) == EOF)
 			rc = -1;
 	fputs(line, out);
 	fclose(in);
