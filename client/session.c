@@ -281,8 +281,8 @@ session_name_ok(const char *name)
 
 /* session_decode - every NDArray of a ModelData into m */
 static int
-session_decode(struct session *s, const Fedlearn__ModelData *data,
-    struct model *m)
+session_decode(struct session *s, const char *rpc,
+    const Fedlearn__ModelData *data, struct model *m)
 {
 	Fedlearn__ModelData__ParamsEntry	*e;
 	struct tensor				 t;
@@ -290,29 +290,29 @@ session_decode(struct session *s, const Fedlearn__ModelData *data,
 	size_t					 i;
 
 	if (data == NULL || data->n_params == 0) {
-		snprintf(s->message, sizeof(s->message), "GetModel: the "
-		    "server sent a model without tensors");
+		snprintf(s->message, sizeof(s->message), "%s: the server "
+		    "sent a model without tensors", rpc);
 		return -1;
 	}
 	for (i = 0; i < data->n_params; i++) {
 		e = data->params[i];
 		if (!session_name_ok(e->key)) {
-			snprintf(s->message, sizeof(s->message), "GetModel: "
-			    "a tensor name is empty, too long or unprintable");
+			snprintf(s->message, sizeof(s->message), "%s: a tensor "
+			    "name is empty, too long or unprintable", rpc);
 			return -1;
 		}
 		if (e->value == NULL || npy_read(e->value->ndarray.data,
 		    e->value->ndarray.len, (size_t)s->kit->max_receive, &t,
 		    err) == -1) {
-			snprintf(s->message, sizeof(s->message), "GetModel: "
-			    "tensor \"%s\": %s", e->key, e->value == NULL ?
+			snprintf(s->message, sizeof(s->message), "%s: tensor "
+			    "\"%s\": %s", rpc, e->key, e->value == NULL ?
 			    "no array" : err);
 			return -1;
 		}
 		if ((t.name = strdup(e->key)) == NULL ||
 		    model_add(m, &t) == -1) {
-			snprintf(s->message, sizeof(s->message), "GetModel: "
-			    "tensor \"%s\": %s", e->key, errno == EEXIST ?
+			snprintf(s->message, sizeof(s->message), "%s: tensor "
+			    "\"%s\": %s", rpc, e->key, errno == EEXIST ?
 			    "sent twice" : strerror(errno));
 			tensor_free(&t);
 			return -1;
@@ -326,6 +326,9 @@ static void
 session_state(struct session *s, Fedlearn__ClientState *state,
     Fedlearn__MetaData *meta, Fedlearn__Project *project)
 {
+	fedlearn__project__init(project);
+	fedlearn__meta_data__init(meta);
+	fedlearn__client_state__init(state);
 	project->name = s->kit->project;
 	meta->project = project;
 	state->meta = meta;
@@ -366,7 +369,7 @@ session_get_model(struct session *s, struct model *global,
 	round->round = cm->meta->current_round;
 	round->num_rounds = cm->meta->num_rounds;
 	round->run = cm->meta->run_number;
-	if (session_decode(s, cm->data, global) == -1) {
+	if (session_decode(s, "GetModel", cm->data, global) == -1) {
 		model_free(global);
 		rc = -1;
 	}
@@ -378,18 +381,24 @@ session_get_model(struct session *s, struct model *global,
 	return rc;
 }
 
-/* session_encode_delta - local - global for one tensor, as .npy bytes */
+/*
+ * session_encode - one tensor as .npy bytes: local - global for an
+ * update, local itself when global is NULL.
+ */
 static int
-session_encode_delta(const struct tensor *g, const struct tensor *l,
+session_encode(const struct tensor *g, const struct tensor *l,
     Fedlearn__NDArray *nd)
 {
 	struct tensor	 d;
 	size_t		 i;
 
-	if (tensor_alloc(&d, NULL, g->dtype, g->ndim, g->shape) == -1)
+	if (tensor_alloc(&d, NULL, l->dtype, l->ndim, l->shape) == -1)
 		return -1;
-	for (i = 0; i < d.count; i++)
-		tensor_set(&d, i, tensor_get(l, i) - tensor_get(g, i));
+	if (g == NULL)
+		memcpy(d.data, l->data, l->count * dtype_size(l->dtype));
+	else
+		for (i = 0; i < d.count; i++)
+			tensor_set(&d, i, tensor_get(l, i) - tensor_get(g, i));
 	nd->ndarray.len = npy_size(&d);
 	if ((nd->ndarray.data = malloc(nd->ndarray.len)) == NULL) {
 		tensor_free(&d);
@@ -420,13 +429,17 @@ session_update_free(struct session_update *u)
 	memset(u, 0, sizeof(*u));
 }
 
-/* session_update_build - the ModelData of local - global */
+/*
+ * session_update_build - the ModelData of local - global, for each of
+ * global's tensors; of local's tensors as they are when global is NULL.
+ */
 static int
 session_update_build(struct session_update *u, const struct model *global,
     const struct model *local)
 {
+	const struct model	*names = global != NULL ? global : local;
 	const struct tensor	*g, *l;
-	size_t			 i, n = global->count;
+	size_t			 i, n = names->count;
 
 	memset(u, 0, sizeof(*u));
 	fedlearn__model_data__init(&u->data);
@@ -437,18 +450,20 @@ session_update_build(struct session_update *u, const struct model *global,
 		return -1;
 	u->data.n_params = n;
 	for (i = 0; i < n; i++) {
-		g = &global->tensors[i];
-		if ((l = model_find(local, g->name)) == NULL ||
-		    !tensor_same_shape(g, l) || l->dtype != g->dtype) {
+		g = global != NULL ? &global->tensors[i] : NULL;
+		l = global != NULL ? model_find(local, g->name) :
+		    &local->tensors[i];
+		if (l == NULL || (g != NULL && (!tensor_same_shape(g, l) ||
+		    l->dtype != g->dtype))) {
 			errno = EINVAL;
 			return -1;
 		}
 		fedlearn__ndarray__init(&u->arrays[i]);
 		fedlearn__model_data__params_entry__init(&u->entries[i]);
-		u->entries[i].key = g->name;
+		u->entries[i].key = l->name;
 		u->entries[i].value = &u->arrays[i];
 		u->data.params[i] = &u->entries[i];
-		if (session_encode_delta(g, l, &u->arrays[i]) == -1)
+		if (session_encode(g, l, &u->arrays[i]) == -1)
 			return -1;
 	}
 	return 0;
@@ -506,6 +521,160 @@ session_quit(struct session *s)
 	pthread_mutex_lock(&s->lock);
 	explicit_bzero(s->token, sizeof(s->token));
 	pthread_mutex_unlock(&s->lock);
+	return rc;
+}
+
+/* session_owner_ok - an owner's name we are willing to log and send */
+static int
+session_owner_ok(const char *owner)
+{
+	size_t	 i, len = strlen(owner);
+
+	if (len > SESSION_OWNER_MAX)
+		return 0;
+	for (i = 0; i < len; i++)
+		if (owner[i] <= 0x20 || owner[i] >= 0x7f)
+			return 0;
+	return 1;
+}
+
+int
+session_submit_best(struct session *s, const struct model *m,
+    const struct session_metric *metrics, size_t n)
+{
+	Fedlearn__LocalModel			 lm;
+	Fedlearn__LocalModel__MetricsEntry	 e[SESSION_METRICS_MAX];
+	Fedlearn__LocalModel__MetricsEntry	*ep[SESSION_METRICS_MAX];
+	Fedlearn__ClientState			 state;
+	Fedlearn__MetaData			 meta;
+	Fedlearn__Project			 project;
+	struct session_update			 model;
+	struct grpc_reply			 reply;
+	size_t					 i;
+	int					 rc;
+
+	if (n > SESSION_METRICS_MAX || session_update_build(&model, NULL,
+	    m) == -1) {
+		snprintf(s->message, sizeof(s->message), "SubmitBestLocal"
+		    "Model: cannot encode the model: %s", n >
+		    SESSION_METRICS_MAX ? "too many metrics" :
+		    strerror(errno));
+		session_update_free(&model);
+		return -1;
+	}
+	for (i = 0; i < n; i++) {
+		fedlearn__local_model__metrics_entry__init(&e[i]);
+		e[i].key = (char *)metrics[i].name;
+		e[i].value = metrics[i].value;
+		ep[i] = &e[i];
+	}
+	fedlearn__local_model__init(&lm);
+	session_state(s, &state, &meta, &project);
+	lm.client = &state;
+	lm.data = &model.data;
+	lm.n_metrics = n;
+	lm.metrics = ep;
+	rc = session_call(s, "SubmitBestLocalModel", 1, &lm.base,
+	    SESSION_MODEL_TIMEOUT, &reply);
+	session_update_free(&model);
+	grpc_client_reply_free(&reply);
+	return rc;
+}
+
+/* session_validation_take - a ValidationModel's owner and tensors */
+static int
+session_validation_take(struct session *s,
+    const Fedlearn__ValidationModel *vm, struct model *m,
+    char owner[SESSION_OWNER_MAX + 1], int *more)
+{
+	const char	*rpc = "GetValidationModels";
+
+	*more = vm->more_available;
+	if (!session_owner_ok(vm->owner)) {
+		snprintf(s->message, sizeof(s->message), "%s: the model's "
+		    "owner is too long or unprintable", rpc);
+		return -1;
+	}
+	snprintf(owner, SESSION_OWNER_MAX + 1, "%s", vm->owner);
+	if (owner[0] == '\0') {
+		if (vm->data != NULL && vm->data->n_params != 0) {
+			snprintf(s->message, sizeof(s->message), "%s: the "
+			    "server sent a model without an owner", rpc);
+			return -1;
+		}
+		return 0;
+	}
+	if (session_decode(s, rpc, vm->data, m) == -1) {
+		model_free(m);
+		return -1;
+	}
+	return 0;
+}
+
+int
+session_validation_model(struct session *s, struct model *m,
+    char owner[SESSION_OWNER_MAX + 1], int *more)
+{
+	Fedlearn__ClientState		 state = FEDLEARN__CLIENT_STATE__INIT;
+	Fedlearn__MetaData		 meta = FEDLEARN__META_DATA__INIT;
+	Fedlearn__Project		 project = FEDLEARN__PROJECT__INIT;
+	Fedlearn__ValidationModel	*vm;
+	struct grpc_reply		 reply;
+	int				 rc;
+
+	memset(m, 0, sizeof(*m));
+	owner[0] = '\0';
+	*more = 0;
+	session_state(s, &state, &meta, &project);
+	if ((rc = session_call(s, "GetValidationModels", 1, &state.base,
+	    SESSION_MODEL_TIMEOUT, &reply)) != FL_OK) {
+		grpc_client_reply_free(&reply);
+		return rc;
+	}
+	vm = fedlearn__validation_model__unpack(NULL, reply.len, reply.body);
+	grpc_client_reply_free(&reply);
+	if (vm == NULL)
+		return session_malformed(s, "GetValidationModels",
+		    "ValidationModel");
+	rc = session_validation_take(s, vm, m, owner, more);
+	fedlearn__validation_model__free_unpacked(vm, NULL);
+	return rc == -1 ? -1 : FL_OK;
+}
+
+int
+session_submit_results(struct session *s, const char *owner,
+    const struct session_metric *metrics, size_t n)
+{
+	Fedlearn__ValidationResults		  vr;
+	Fedlearn__ValidationResults__MetricsEntry e[SESSION_METRICS_MAX];
+	Fedlearn__ValidationResults__MetricsEntry *ep[SESSION_METRICS_MAX];
+	Fedlearn__ClientState			  state;
+	Fedlearn__MetaData			  meta;
+	Fedlearn__Project			  project;
+	struct grpc_reply			  reply;
+	size_t					  i;
+	int					  rc;
+
+	if (n > SESSION_METRICS_MAX) {
+		snprintf(s->message, sizeof(s->message),
+		    "SubmitCrossSiteValidationResults: too many metrics");
+		return -1;
+	}
+	for (i = 0; i < n; i++) {
+		fedlearn__validation_results__metrics_entry__init(&e[i]);
+		e[i].key = (char *)metrics[i].name;
+		e[i].value = metrics[i].value;
+		ep[i] = &e[i];
+	}
+	fedlearn__validation_results__init(&vr);
+	session_state(s, &state, &meta, &project);
+	vr.client = &state;
+	vr.owner = (char *)owner;
+	vr.n_metrics = n;
+	vr.metrics = ep;
+	rc = session_call(s, "SubmitCrossSiteValidationResults", 1, &vr.base,
+	    SESSION_SHORT_TIMEOUT, &reply);
+	grpc_client_reply_free(&reply);
 	return rc;
 }
 

@@ -1,7 +1,9 @@
 /*
  * session - a site's session with the training service: registration
- * and its token, the heartbeat thread, and the calls a site makes each
- * round (GetModel, SubmitUpdate) and at the end (Quit).
+ * and its token, the heartbeat thread, the calls a site makes each round
+ * (GetModel, SubmitUpdate), those of cross-site validation once training
+ * is over (SubmitBestLocalModel, GetValidationModels,
+ * SubmitCrossSiteValidationResults), and Quit at the end.
  *
  * Calls return the gRPC status code the server answered, after waiting
  * out an unavailable server (every SESSION_RETRY_S seconds for up to
@@ -16,6 +18,7 @@
 
 #include <pthread.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "kit.h"
@@ -25,6 +28,8 @@
 #define SESSION_MESSAGE_MAX	512
 #define SESSION_RETRY_S		5
 #define SESSION_RETRY_MAX_S	30
+#define SESSION_OWNER_MAX	256
+#define SESSION_METRICS_MAX	8
 
 struct grpc_client;
 
@@ -33,6 +38,12 @@ struct session_round {
 	int64_t	 round;
 	int64_t	 num_rounds;
 	int64_t	 run;
+};
+
+/* A metric of cross-site validation: "accuracy", 0.93. */
+struct session_metric {
+	const char	*name;
+	double		 value;
 };
 
 struct session {
@@ -74,6 +85,20 @@ int	session_submit(struct session *, const struct session_round *,
 	    const struct model *global, const struct model *local,
 	    int64_t n_iter);
 int	session_quit(struct session *);
+
+/* SubmitBestLocalModel: the whole model, and the site's metrics on it. */
+int	session_submit_best(struct session *, const struct model *,
+	    const struct session_metric *, size_t nmetrics);
+/*
+ * GetValidationModels. OK: owner is the model's owner ("server" or a
+ * site) and m its tensors, or owner is empty and m has none when the
+ * server has no model for us; *more is the server's more_available.
+ */
+int	session_validation_model(struct session *, struct model *m,
+	    char owner[SESSION_OWNER_MAX + 1], int *more);
+/* SubmitCrossSiteValidationResults: our metrics on owner's model. */
+int	session_submit_results(struct session *, const char *owner,
+	    const struct session_metric *, size_t nmetrics);
 
 /* For another thread: a copy of the token and its generation; -1 if none. */
 int	session_token_copy(struct session *, char token[SESSION_TOKEN_MAX + 1],

@@ -4,7 +4,7 @@
  * service, or alone.
  *
  *   flsite -k KITDIR -d DATA.csv [-e EPOCHS] [-l RATE] [-B BATCH]
- *          [-b HEARTBEAT_S] [-p POLL_S] [-w WORKSPACE] [-S] [-v]
+ *          [-b HEARTBEAT_S] [-p POLL_S] [-w WORKSPACE] [-S] [-X] [-v]
  *						federated training
  *   flsite -T -d DATA.csv -m INIT.npz -o OUT.npz [-e -l -B]
  *						training without a server
@@ -12,7 +12,12 @@
  *
  * Federated, the site registers, beats, and each round fetches the
  * global model, trains from it and sends the difference, until the
- * server says training is over (exit 0). Any other end is an error
+ * server says training is over. It keeps the local model of the round
+ * with the lowest log-loss on its own table (bestmodel.c) and then takes
+ * part in the server's cross-site validation (crosssite.c): its best
+ * model goes to the server, and it validates every model the server
+ * hands it on its own table. -X skips that part; a server without it
+ * ends it at once. Then it quits (exit 0). Any other end is an error
  * (exit 1), after a Quit when the server can still hear it.
  *
  * Meanwhile the relay thread answers admins' requests (relay.c, topic.c):
@@ -33,7 +38,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "bestmodel.h"
 #include "control.h"
+#include "crosssite.h"
 #include "dataset.h"
 #include "grpc_client.h"
 #include "kit.h"
@@ -63,6 +70,7 @@ struct site_options {
 	int			 heartbeat;
 	int			 poll;
 	int			 no_shell;
+	int			 no_crosssite;
 	int			 verbose;
 };
 
@@ -81,6 +89,11 @@ struct site {
 	struct model			 held;
 	struct session_round		 held_round;
 	int				 holding;
+
+	/* Training is over: cross-site validation. */
+	struct bestmodel		 best;
+	struct crosssite		 crosssite;
+	int				 validating;
 };
 
 static void __attribute__((noreturn))
@@ -90,7 +103,7 @@ site_usage(void)
 	    "usage: flsite -k kitdir -d data.csv [-v] [-e epochs] "
 	    "[-l rate] [-B batch]\n"
 	    "              [-b heartbeat_seconds] [-p poll_seconds] "
-	    "[-w workspace] [-S]\n"
+	    "[-w workspace] [-S] [-X]\n"
 	    "       flsite -T -d data.csv -m init.npz -o out.npz "
 	    "[-e epochs] [-l rate] [-B batch]\n"
 	    "       flsite -E -d data.csv -m model.npz\n");
@@ -140,7 +153,7 @@ site_options(int argc, char **argv, struct site_options *o)
 	o->train.batch = 16;
 	o->heartbeat = 60;
 	o->poll = 1;
-	while ((ch = getopt(argc, argv, "B:b:d:Ee:k:l:m:o:p:STvw:")) != -1) {
+	while ((ch = getopt(argc, argv, "B:b:d:Ee:k:l:m:o:p:STvw:X")) != -1) {
 		switch (ch) {
 		case 'B':
 			o->train.batch = site_int(optarg, 1, INT_MAX,
@@ -188,6 +201,9 @@ site_options(int argc, char **argv, struct site_options *o)
 		case 'w':
 			o->workspace = optarg;
 			break;
+		case 'X':
+			o->no_crosssite = 1;
+			break;
 		default:
 			site_usage();
 		}
@@ -198,7 +214,7 @@ site_options(int argc, char **argv, struct site_options *o)
 	    o->out != NULL))
 		site_usage();
 	if (o->mode != SITE_FEDERATED && (o->kit != NULL ||
-	    o->workspace != NULL || o->no_shell))
+	    o->workspace != NULL || o->no_shell || o->no_crosssite))
 		site_usage();
 	if ((o->mode == SITE_TRAIN && (o->model == NULL || o->out == NULL)) ||
 	    (o->mode == SITE_EVALUATE && (o->model == NULL || o->out != NULL)))
@@ -323,6 +339,22 @@ site_reregister(struct site *st, const char *rpc)
 	return site_register(st) == 0 ? SITE_CONTINUE : SITE_FAILED;
 }
 
+/*
+ * site_training_over - the server says training has finished: cross-site
+ * validation comes next, unless -X.
+ */
+static enum site_next
+site_training_over(struct site *st)
+{
+	log_info("training finished: %s", st->session.message);
+	if (st->opts->no_crosssite)
+		return SITE_FINISHED;
+	if (!st->validating)
+		crosssite_init(&st->crosssite);
+	st->validating = 1;
+	return SITE_CONTINUE;
+}
+
 /* site_refused - a status the loop has no answer for */
 static enum site_next
 site_refused(struct site *st, const char *rpc, int rc)
@@ -360,8 +392,7 @@ site_submit(struct site *st, const struct session_round *round,
 	case FL_UNAUTHENTICATED:
 		return site_reregister(st, "SubmitUpdate");
 	case FL_OUT_OF_RANGE:
-		log_info("training finished: %s", st->session.message);
-		return SITE_FINISHED;
+		return site_training_over(st);
 	}
 	return site_refused(st, "SubmitUpdate", rc);
 }
@@ -422,6 +453,30 @@ site_drop_held(struct site *st)
 	st->holding = 0;
 }
 
+/* site_keep_best - offer a trained model as our best; it is taken */
+static void
+site_keep_best(struct site *st, struct model *local,
+    const struct session_round *round)
+{
+	char	 err[LOGREG_ERR_MAX];
+
+	if (st->opts->no_crosssite) {
+		model_free(local);
+		return;
+	}
+	switch (bestmodel_offer(&st->best, local, &st->data, round->round,
+	    err)) {
+	case 1:
+		log_debug("round %lld: our best local model so far, log-loss "
+		    "%.6f", (long long)round->round, st->best.log_loss);
+		break;
+	case -1:
+		log_warnx("round %lld: the trained model: %s",
+		    (long long)round->round, err);
+		break;
+	}
+}
+
 /*
  * site_contribute - train from the global model, send the difference.
  * A model that an admin's stop kept from training is taken from global
@@ -442,7 +497,7 @@ site_contribute(struct site *st, struct model *global,
 	switch (site_train_local(st, global, round, &local, &steps)) {
 	case 0:
 		next = site_submit(st, round, global, &local, steps);
-		model_free(&local);
+		site_keep_best(st, &local, round);
 		break;
 	case 1:
 		site_hold(st, global, round);
@@ -495,8 +550,7 @@ site_round(struct site *st)
 		session_sleep(s, st->opts->poll);
 		return SITE_CONTINUE;
 	case FL_OUT_OF_RANGE:
-		log_info("training finished: %s", s->message);
-		return SITE_FINISHED;
+		return site_training_over(st);
 	case FL_UNAUTHENTICATED:
 		return site_reregister(st, "GetModel");
 	}
@@ -513,6 +567,26 @@ site_pause(struct site *st)
 	st->paused = 1;
 	session_sleep_ms(&st->session, RELAY_POLL_MS);
 	return SITE_CONTINUE;
+}
+
+/* site_validate - a step of cross-site validation */
+static enum site_next
+site_validate(struct site *st)
+{
+	struct crosssite	*xs = &st->crosssite;
+
+	switch (crosssite_step(xs, &st->session, &st->data, &st->best,
+	    st->opts->poll)) {
+	case CROSSSITE_AGAIN:
+		st->reauth = 0;
+		return SITE_CONTINUE;
+	case CROSSSITE_DONE:
+		return SITE_FINISHED;
+	case CROSSSITE_REAUTH:
+		return site_reregister(st, xs->rpc);
+	default:
+		return SITE_FAILED;
+	}
 }
 
 /* site_step - what the admins asked for, else a step of the rounds */
@@ -540,6 +614,8 @@ site_step(struct site *st)
 		log_info("training resumed by an admin");
 		st->paused = 0;
 	}
+	if (st->validating)
+		return site_validate(st);
 	return st->holding ? site_resume(st) : site_round(st);
 }
 
@@ -641,6 +717,7 @@ site_federated(const struct site_options *o)
 	grpc_client_shutdown();
 	control_destroy(&st.control);
 	site_drop_held(&st);
+	bestmodel_free(&st.best);
 	free(st.workspace);
 	dataset_free(&st.data);
 	kit_free(&st.kit);
