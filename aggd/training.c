@@ -16,6 +16,7 @@
 
 #include "aggd.h"
 #include "log.h"
+#include "revocation.h"
 #include "unpack.h"
 
 /* Longest part of a peer's string quoted back in a message. */
@@ -61,8 +62,20 @@ training_clean(const char *in, char *out, size_t len)
 	out[i] = '\0';
 }
 
+/* training_revoked - a revoked site leaves the registry and its round */
+static void
+training_revoked(struct aggd *ag, struct site *site, struct reply *rep)
+{
+	rep->status = FL_UNAUTHENTICATED;
+	if (!site->registered)
+		return;
+	registry_remove(&ag->reg, site);
+	log_info("%s removed: %s", site->name, REVOCATION_REFUSAL);
+	notice_site(&ag->notice, "removed", site, REVOCATION_REFUSAL);
+}
+
 /* training_peer - the request comes from a site certificate of one of
- * the project's sites */
+ * the project's sites, not revoked */
 static struct site *
 training_peer(struct aggd *ag, const Flipc__Envelope *env,
     struct reply *rep)
@@ -80,6 +93,11 @@ training_peer(struct aggd *ag, const Flipc__Envelope *env,
 		training_clean(env->peer->common_name, cn, sizeof(cn));
 		training_reply(rep, FL_UNAUTHENTICATED, "%s is not a site of "
 		    "project %s", cn, ag->project);
+		return NULL;
+	}
+	if (revocation_check(ag->store.workspace, env->peer->fingerprint,
+	    rep->message, sizeof(rep->message)) == -1) {
+		training_revoked(ag, site, rep);
 		return NULL;
 	}
 	return site;
