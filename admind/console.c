@@ -25,6 +25,7 @@
 
 #include "admind.h"
 #include "log.h"
+#include "revocation.h"
 #include "status.h"
 
 /* Seconds aggd has to answer a command's request. */
@@ -298,6 +299,9 @@ console_prepare(struct command_run *run, struct frame_request *req,
 		snprintf(err, CMDLINE_ERR_MAX, "not an admin certificate");
 		return -1;
 	}
+	if (revocation_check(run->r_ad->workspace, run->r_peer.p_fingerprint,
+	    err, CMDLINE_ERR_MAX) == -1)
+		return -1;
 	if ((run->r_line = strdup(req->command)) == NULL) {
 		snprintf(err, CMDLINE_ERR_MAX, "out of memory");
 		return -1;
