@@ -101,6 +101,8 @@ cmd_training_delete_run(struct command_run *run)
 	    (json_int_t)run->r_args.number), training_run_deleted);
 }
 
+/* XXX deploy waits for MMAR packages and their validation; until then it
+ * is authorized and recorded like any command, and changes nothing. */
 void
 cmd_training_deploy(struct command_run *run)
 {
@@ -302,6 +304,8 @@ cmd_training_restart(struct command_run *run)
 	    training_restart_server : training_sites_table;
 }
 
+/* XXX one timeout for every admin, as long as admind runs; Clara kept it
+ * per console session. */
 void
 cmd_training_set_timeout(struct command_run *run)
 {

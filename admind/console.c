@@ -612,7 +612,7 @@ void
 run_sites_table(struct command_run *run, const char *const *columns)
 {
 	json_t	*rows, *header;
-	size_t	 i, ok = 0, len;
+	size_t	 i, len;
 	char	 summary[AUDIT_REASON_MAX];
 
 	if ((rows = json_array()) == NULL || (header = json_array()) == NULL) {
@@ -628,7 +628,6 @@ run_sites_table(struct command_run *run, const char *const *columns)
 	for (i = 0; i < run->r_nwaits; i++) {
 		json_array_append_new(rows, console_wait_row(&run->r_waits[i],
 		    columns));
-		ok += run->r_waits[i].w_state == WAIT_OK;
 		len = strlen(summary);
 		snprintf(summary + len, sizeof(summary) - len, "%s%s: %s",
 		    i > 0 ? ", " : "", run->r_waits[i].w_site,

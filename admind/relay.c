@@ -543,6 +543,11 @@ relay_site_notice(struct admind *ad, const void *payload, size_t len)
 	json_decref(notice);
 }
 
+/*
+ * XXX the marks live in memory: a restarted admind forgets which sites
+ * were removed. aggd has revoked the token either way; only the note in
+ * check_status is lost.
+ */
 void
 relay_mark_removed(struct admind *ad, const char *site)
 {
