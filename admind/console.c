@@ -299,13 +299,14 @@ console_prepare(struct command_run *run, struct frame_request *req,
 		snprintf(err, CMDLINE_ERR_MAX, "not an admin certificate");
 		return -1;
 	}
-	if (revocation_check(run->r_ad->workspace, run->r_peer.p_fingerprint,
-	    err, CMDLINE_ERR_MAX) == -1)
-		return -1;
 	if ((run->r_line = strdup(req->command)) == NULL) {
 		snprintf(err, CMDLINE_ERR_MAX, "out of memory");
 		return -1;
 	}
+	/* After the copy: the record of the refusal shows what was tried. */
+	if (revocation_check(run->r_ad->workspace, run->r_peer.p_fingerprint,
+	    err, CMDLINE_ERR_MAX) == -1)
+		return -1;
 	if (cmdline_split(req->command, &run->r_cl, err) == -1 ||
 	    (run->r_cmd = cmdline_find(commands_table, commands_count,
 	    run->r_cl.argv[0], err)) == NULL)
