@@ -225,7 +225,7 @@ kitsig_verify(const char *startup, const char *const *names, char *err,
 	struct kitsig	 ks;
 	char		*buf;
 	size_t		 i, len;
-	int		 rc = -1;
+	int		 ok, rc = -1;
 
 	memset(&ks, 0, sizeof(ks));
 	ks.ks_dir = startup;
@@ -237,9 +237,9 @@ kitsig_verify(const char *startup, const char *const *names, char *err,
 		if ((buf = kitsig_read(&ks, names[i], &len)) == NULL)
 			goto done;
 		/* A key among them: wiped, whatever the verdict. */
-		rc = kitsig_signed(&ks, names[i], buf, len);
+		ok = kitsig_signed(&ks, names[i], buf, len) == 0;
 		rootca_forget(buf, len);
-		if (rc == -1)
+		if (!ok)
 			goto done;
 	}
 	rc = 0;

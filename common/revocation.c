@@ -58,7 +58,8 @@ revocation_name(const char *s)
 	size_t	 i;
 
 	for (i = 0; s[i] != '\0'; i++)
-		if (i == REVOCATION_NAME_MAX || strchr("abcdefghijklmnopqrstuvwxyz"
+		if (i == REVOCATION_NAME_MAX ||
+		    strchr("abcdefghijklmnopqrstuvwxyz"
 		    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._@-", s[i]) == NULL)
 			return 0;
 	return 1;

@@ -29,7 +29,7 @@
 
 #define REVOCATION_FILE		"revoked.json"
 #define REVOCATION_VERSION	1
-#define REVOCATION_MAX		100000	/* certificates in one list */
+#define REVOCATION_MAX		100000	/* certificates in a list */
 #define REVOCATION_NAME_MAX	64
 #define REVOCATION_TIME_LEN	20	/* 2024-05-01T12:00:00Z */
 #define REVOCATION_ERR_MAX	256
@@ -53,8 +53,9 @@ struct revocation_list {
  * A list's bytes, its shape checked and its signature verified with
  * root. 0, or -1 with why in err and list left empty.
  */
-int	revocation_parse(const void *buf, size_t len, const struct rootca *root,
-	    struct revocation_list *list, char *err, size_t errlen);
+int	revocation_parse(const void *buf, size_t len,
+	    const struct rootca *root, struct revocation_list *list,
+	    char *err, size_t errlen);
 void	revocation_list_free(struct revocation_list *);
 /* The entry for a fingerprint, or NULL. */
 const struct revoked *revocation_find(const struct revocation_list *,
@@ -72,9 +73,10 @@ struct revocation {
 	off_t			 rv_size;
 	struct timespec		 rv_mtime;
 	struct timespec		 rv_ctime;
-	int			 rv_errno;	/* why it could not be looked
-						   at, logged once */
-	double			 rv_checked;	/* monotonic; < 0: never */
+	/* Why the file could not be looked at, logged once. */
+	int			 rv_errno;
+	/* Monotonic seconds of the last look; < 0: never. */
+	double			 rv_checked;
 };
 
 /* Paths only: nothing is read until the first refresh. -1 if too long. */

@@ -20,9 +20,12 @@
 #include "certinfo.h"
 #include "revocation.h"
 
-#define FP_A	"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
-#define FP_B	"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
-#define FP_C	"cccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccc"
+#define FP_A	"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa" \
+		"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+#define FP_B	"0123456789abcdef0123456789abcdef" \
+		"0123456789abcdef0123456789abcdef"
+#define FP_C	"cccccccccccccccccccccccccccccccc" \
+		"cccccccccccccccccccccccccccccccc"
 #define WHEN	"2024-05-01T12:00:00Z"
 #define ENTRY(fp, name) \
 	"{\"fingerprint\":\"" fp "\",\"name\":\"" name "\",\"time\":\"" \
@@ -191,8 +194,8 @@ static void
 test_malformed_lists_are_refused_naming_the_fault(void **state)
 {
 	struct rev	*t = *state;
-	const char	*shape = "not a revocation list of version 1: exactly "
-			    "version, revoked and signature";
+	const char	*shape = "not a revocation list of version 1: "
+			    "exactly version, revoked and signature";
 
 	expect_refused(t, "[]", shape);
 	expect_refused(t, "{\"version\": 2, \"revoked\": [], \"signature\": "
