@@ -17,6 +17,7 @@ and check_status while max_num_clients sites are connected.
 
 import json
 import os
+import re
 import subprocess
 import threading
 import time
@@ -325,8 +326,10 @@ def test_wrong_password_then_right_one(server):
     assert answer.errors == ["REJECT: wrong user name or password"]
     assert answer.token is None
     answer = admin.send("_login %s %s" % (email, PASSWORD))
-    assert answer.errors == [
-        "REJECT: too many failed logins, try again in 2 s"]
+    # 2 s after the failure, less what the round trip took.
+    assert len(answer.errors) == 1 and re.fullmatch(
+        r"REJECT: too many failed logins, try again in [12] s",
+        answer.errors[0]), answer
     time.sleep(2.2)
     answer = admin.send("_login %s %s" % (email, PASSWORD))
     assert answer.of("string") == ["OK"] and answer.token
@@ -395,13 +398,13 @@ def test_commands_need_a_session(server):
 
 
 def test_expired_session_says_so_and_a_new_login_works(server):
-    """admind -E 2: two idle seconds end the session."""
-    srv = server(admind_args="-E 2")
+    """admind -E 3: three idle seconds end the session."""
+    srv = server(admind_args="-E 3")
     admin = console(srv, "super").login()
     assert admin.run("taskname").of("string") == ["protocol-test"]
-    time.sleep(2.5)
+    time.sleep(3.5)
     assert admin.run("taskname").errors == [
-        "session expired after 2 s without a command: log in again"]
+        "session expired after 3 s without a command: log in again"]
     admin.login()
     assert admin.run("taskname").of("string") == ["protocol-test"]
 
@@ -499,12 +502,12 @@ def registered(srv, *names):
 
 def test_check_status_client_relays_to_sites(server):
     """site-1 answers, site-2 stays silent: the table shows the one's
-    status and "no reply" for the other once set_timeout has passed. The
+    status and "no reply" for the other once set_timeout (5 s) has passed. The
     request carries the audit event id and its own id."""
     srv = server()
     site1, _ = registered(srv, "site-1", "site-2")
     admin = console(srv, "super").login()
-    admin.run("set_timeout 3")
+    admin.run("set_timeout 5")
     started = time.monotonic()
     command = Background(admin, "check_status client")
     message = poll_until(site1, "train.check_status")
@@ -514,7 +517,7 @@ def test_check_status_client_relays_to_sites(server):
     reply(site1, message, {"site": "site-1", "status": "waiting",
                            "run": 1, "round": 0})
     answer = command.result()
-    assert time.monotonic() - started >= 3
+    assert time.monotonic() - started >= 5
     assert answer.tables == [[["site", "status", "run", "round"],
                               ["site-1", "waiting", "1", "0"],
                               ["site-2", "no reply", "", ""]]]
