@@ -16,24 +16,41 @@ breast cancer table that Debian's python3-sklearn ships (569 patients,
    examples/config_fed_server.json; three build/flsite processes train.
 4. For each round, the demo reads the provenance record the server wrote
    (which sites' updates were averaged) and evaluates the model file the
-   server saved for that round on the held-out set, with numpy.
-5. The same model is trained centrally on the union of the shards
+   server saved for that round on the held-out set, with numpy. Once the
+   middle round has closed, the admin console (build/fladmin, logged in
+   with the admin's certificate from the project's kits) answers
+   check_status server; the demo prints what does not change from one
+   run to the next (the round it has reached and the sites' times do).
+5. Training over, cross-site validation (on in the configuration): each
+   site submits its best local model (lowest log-loss on its own
+   records), then validates the server's global model and the other
+   sites' best models on its own records. The demo prints the matrix the
+   server gathered (run_1/cross_val_results.json), having checked each
+   accuracy against numpy on the model file the server stored.
+6. The same model is trained centrally on the union of the shards
    (flsite -T: same initial model, same epochs in total) for comparison.
+7. build/flaudit verifies admind's audit trail (the admin commands of
+   step 4) against the last head admind published in its log.
 
 Exit status 0 only if everything worked, the federated model's accuracy
-is at least 0.95 and no more than two points below the central one, and
-no server process is left behind. Started by root (make demo creates the
-appliance's users), flserverctl runs the daemons as those users, flnetd,
-flaggd and fladmind, in the appliance's layout, as in production; the
-demo's folder is then opened for them to pass through, and what aggd
-reads (the configuration, the initial model) is readable by others.
+is at least 0.95 and no more than two points below the central one, the
+cross-site matrix is whole and agrees with numpy, the audit trail is
+whole, and no server process is left behind. Started by root (make demo
+creates the appliance's users), flserverctl runs the daemons as those
+users, flnetd, flaggd and fladmind, in the appliance's layout, as in
+production; the demo's folder is then opened for them to pass through,
+and what aggd reads (the configuration, the initial model) is readable
+by others. The sites, fladmin and flaudit run as the demo's user: they
+are the hospitals, the operator and the auditor, not the appliance.
 """
 
 import hashlib
 import json
 import os
 import pwd
+import re
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -46,6 +63,8 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FLPROVISION = os.path.join(REPO, "tools", "flprovision")
 FLSERVERCTL = os.path.join(REPO, "packaging", "flserverctl")
 FLSITE = os.path.join(REPO, "build", "flsite")
+FLADMIN = os.path.join(REPO, "build", "fladmin")
+FLAUDIT = os.path.join(REPO, "build", "flaudit")
 PROJECT = os.path.join(REPO, "examples", "project.json")
 CONFIG = os.path.join(REPO, "examples", "config_fed_server.json")
 TABLE = "/usr/lib/python3/dist-packages/sklearn/datasets/data/" \
@@ -65,6 +84,9 @@ POLL = 1		# seconds between a site's asks for the next round
 
 MIN_ACCURACY = 0.95
 MAX_BEHIND_CENTRAL = 0.02
+MATRIX_TOLERANCE = 1e-9	# the sites' accuracies against numpy's
+# check_status's columns that are the same in every run of the demo.
+STATUS_COLUMNS = ("run", "state", "num_rounds", "site", "note")
 DEADLINE = 110		# seconds for the whole federated run
 LOG_TAIL = 15
 
@@ -233,9 +255,11 @@ class Run:
         self.config = config
         self.ws = os.path.join(tmp, "workspace")
         self.logs = os.path.join(tmp, "logs")
+        self.admin_kit = os.path.join(kits, project["admins"][0]["email"],
+                                      "startup")
+        self.run_dir = os.path.join(self.ws, "run_1")
         self.sites = {}
         self.started = False
-        self.snapshot = None
 
     def start_server(self):
         os.mkdir(self.ws, 0o700)
@@ -255,22 +279,28 @@ class Run:
                  "-B", str(BATCH), "-b", str(HEARTBEAT), "-p", str(POLL)],
                 stdin=subprocess.DEVNULL, stdout=log, stderr=log), log)
 
+    def hold_sites(self, hold):
+        """Stop (SIGSTOP) or continue every site: held, they send nothing
+        and no round can close."""
+        for proc, _ in self.sites.values():
+            if proc.poll() is None:
+                os.kill(proc.pid, signal.SIGSTOP if hold else
+                        signal.SIGCONT)
+
     def check_sites(self):
         for name, (proc, _) in self.sites.items():
             rc = proc.poll()
             if rc is not None and rc != 0:
                 raise DemoError("%s exited with status %d" % (name, rc))
 
-    def wait_round(self, number, deadline, middle):
+    def wait_round(self, number, deadline):
         """The provenance record of a closed round and its model file."""
-        run_dir = os.path.join(self.ws, "run_1")
-        record_path = os.path.join(run_dir, "provenance",
+        record_path = os.path.join(self.run_dir, "provenance",
                                    "round_%d.json" % number)
         while True:
-            self.watch_status(middle)
             record = read_json(record_path)
             if record is not None:
-                model = os.path.join(run_dir, "models",
+                model = os.path.join(self.run_dir, "models",
                                      record.get("model", ""))
                 if os.path.exists(model) and \
                         sha256_file(model) == record.get("model_sha256"):
@@ -280,18 +310,25 @@ class Run:
                 raise DemoError("round %d did not close in time" % number)
             time.sleep(0.05)
 
-    def status(self):
-        return read_json(os.path.join(self.ws, "state", "status.json"))
+    def admin(self, command):
+        """One command through the real admin console, logged in with
+        the admin's certificate (_cert_login); its output."""
+        return run([FLADMIN, "-k", self.admin_kit, "-c", command],
+                   "fladmin -c '%s'" % command, timeout=30)
 
-    def watch_status(self, middle):
-        """Keep the first status.json that shows round middle or a later
-        one under way: rounds may run ahead of the rows printed."""
-        if self.snapshot is not None:
-            return
-        status = self.status()
-        if status is not None and status["state"] == "training" and \
-                status["round"] >= middle:
-            self.snapshot = status
+    def last_audit_head(self):
+        """SEQ:CHAIN of the last head admind published in its log."""
+        heads = []
+        with open(os.path.join(self.ws, "log", "admind.log"),
+                  errors="replace") as f:
+            for line in f:
+                m = re.search(r"audit: seq (\d+) chain ([0-9a-f]+)$",
+                              line.rstrip("\n"))
+                if m:
+                    heads.append("%s:%s" % m.groups())
+        if not heads:
+            raise DemoError("admind's log names no audit head")
+        return heads[-1]
 
     def wait_sites(self, timeout):
         """The sites stop by themselves once training is over."""
@@ -352,20 +389,54 @@ class Run:
 
 # -- the run ----------------------------------------------------------------
 
-def print_state(status):
-    """The server's state as admind wrote it while a round ran (up to a
-    quarter of a second behind aggd)."""
-    if status is None:
-        print("      server state: state/status.json not written yet")
-        return
-    sites = ", ".join("%s (last contact %s)" % (s["name"],
-                                               s["last_contact"][11:19])
-                      for s in status["sites"])
-    print("      while round %d ran, state/status.json said: run %d, "
-          "num_rounds %d, %s; %d sites live: %s; updates in by then: %s" % (
-              status["round"], status["run"], status["num_rounds"],
-              status["state"], len(status["sites"]), sites,
-              ", ".join(status["round_sites"]) or "none"))
+def text_tables(text):
+    """The tables in fladmin's output, as lists of {column: cell}: a
+    header line, a line of dashes under each column (two spaces apart),
+    then rows, up to the next table's header or a line of another kind."""
+    lines = text.splitlines()
+    rules = [i for i, line in enumerate(lines)
+             if i > 0 and re.fullmatch(r"-+(  -+)*", line)]
+    tables = []
+    for k, i in enumerate(rules):
+        starts = [m.start() for m in re.finditer(r"-+", lines[i])]
+        bounds = list(zip(starts, starts[1:] + [None]))
+        header = [lines[i - 1][a:b].strip() for a, b in bounds]
+        end = rules[k + 1] - 1 if k + 1 < len(rules) else len(lines)
+        rows = []
+        for line in lines[i + 1:end]:
+            if not line.strip():
+                break
+            rows.append(dict(zip(header, (line[a:b].strip()
+                                          for a, b in bounds))))
+        tables.append((header, rows))
+    return tables
+
+
+def print_table(header, rows, indent):
+    """Aligned columns, as fladmin prints them."""
+    cells = [header] + [[row.get(h, "") for h in header] for row in rows]
+    width = [max(len(r[c]) for r in cells) for c in range(len(header))]
+    for r in cells[:1] + [["-" * w for w in width]] + cells[1:]:
+        print(indent + "  ".join(v.ljust(w) for v, w in
+                                 zip(r, width)).rstrip())
+
+
+def print_status(out, after):
+    """The admin console's answer to check_status server, its columns
+    that do not change from one run of the demo to the next."""
+    tables = text_tables(out)
+    if len(tables) < 2 or "state" not in tables[0][0] or \
+            "site" not in tables[1][0]:
+        raise DemoError("check_status server: unexpected answer:\n" + out)
+    print("      after round %d, with the sites held for a moment, the admin "
+          "console (fladmin -c" % after)
+    print("      'check_status server') said (the round reached and the "
+          "sites' last contact differ")
+    print("      from run to run: not shown):")
+    for header, rows in tables:
+        keep = [h for h in header if h in STATUS_COLUMNS and
+                any(row.get(h) for row in rows)]
+        print_table(keep, rows, " " * 8)
 
 
 def federated(run_, num_rounds, start_round, test):
@@ -373,23 +444,81 @@ def federated(run_, num_rounds, start_round, test):
     print("round  updates averaged (site: n_iter)          "
           "accuracy  log-loss")
     last = None
-    shown = False
     middle = start_round + (num_rounds - start_round) // 2
     for number in range(start_round, num_rounds):
-        record, model = run_.wait_round(number, deadline, middle)
+        record, model = run_.wait_round(number, deadline)
+        status = None
+        if number == middle:
+            # A round takes a twentieth of a second here: the sites are
+            # held for the console's answer, so that it shows training
+            # under way however busy the machine is.
+            run_.hold_sites(True)
+            try:
+                status = run_.admin("check_status server")
+            finally:
+                run_.hold_sites(False)
         contributions = sorted((s["site"], s["n_iter"])
                                for s in record["sites"])
         accuracy, log_loss = evaluate(model, test)
         print("%5d  %-40s %8.3f  %8.3f" % (
             number, ", ".join("%s: %d" % c for c in contributions),
             accuracy, log_loss), flush=True)
-        if run_.snapshot is not None and not shown:
-            print_state(run_.snapshot)
-            shown = True
+        if status is not None:
+            print_status(status, number)
         last = (accuracy, log_loss)
-    if not shown:
-        print_state(run_.status())
     return last
+
+
+def cross_site(run_, shards, names):
+    """The cross-site matrix the server gathered, whole, every accuracy
+    checked against numpy on the model file the server stored."""
+    matrix = read_json(os.path.join(run_.run_dir, "cross_val_results.json"))
+    owners = ["server"] + names
+    models = {"server": os.path.join(run_.run_dir, "models",
+                                     "FL_global_model.npz")}
+    for name in names:
+        models[name] = os.path.join(run_.run_dir, "cross_site",
+                                    name + ".npz")
+    if matrix is None or sorted(matrix) != sorted(names) or \
+            any(sorted(matrix[v]) != sorted(owners) for v in names):
+        raise DemoError("the cross-site matrix is not whole: %s" % (
+            json.dumps(matrix),))
+    for v, shard in zip(names, shards):
+        for owner in owners:
+            got = matrix[v][owner].get("accuracy")
+            want = evaluate(models[owner], shard)[0]
+            if got is None or abs(got - want) > MATRIX_TOLERANCE:
+                raise DemoError("%s's accuracy on %s's model is %r, numpy "
+                                "says %.17g" % (v, owner, got, want))
+    return matrix
+
+
+def print_matrix(matrix, names):
+    owners = ["server"] + names
+    print("cross-site validation: the accuracy of each model (columns: the "
+          "server's global model,")
+    print("each site's best local model) on each site's own patients "
+          "(rows), as the sites measured")
+    print("it, checked against numpy on the model files the server stored:")
+    print("%-12s" % "" + "".join("%10s" % o for o in owners))
+    for v in names:
+        print("%-12s" % v + "".join("%10.3f" % matrix[v][o]["accuracy"]
+                                    for o in owners))
+
+
+def audit(run_):
+    """flaudit's verdict on admind's audit trail, pinned to the last head
+    admind published: (seq, verdict)."""
+    trail = os.path.join(run_.ws, "audit")
+    head = run_.last_audit_head()
+    args = [FLAUDIT, "verify", "-k", os.path.join(trail, "audit.pub"),
+            "-H", head, os.path.join(trail, "audit.log")]
+    done = subprocess.run(args, capture_output=True, text=True, timeout=30)
+    verdict = done.stdout.strip()
+    if done.returncode != 0 or not verdict.startswith("audit trail OK"):
+        raise DemoError("flaudit verify (exit %d): %s%s" % (
+            done.returncode, done.stdout, done.stderr))
+    return head.split(":")[0], verdict
 
 
 def central(tmp, shards, initial, rounds, test):
@@ -432,6 +561,7 @@ def demo(tmp):
         run_.start_sites(shard_files)
         fed = federated(run_, num_rounds, start_round, test)
         run_.wait_sites(30)
+        matrix = cross_site(run_, shards, site_names)
     except (DemoError, subprocess.SubprocessError, OSError):
         print(run_.log_tails(), file=sys.stderr)
         raise
@@ -440,6 +570,7 @@ def demo(tmp):
     left = run_.leftovers()
     if left:
         raise DemoError("processes left behind:\n  " + "\n  ".join(left))
+    seq, verdict = audit(run_)
 
     cen = central(tmp, shards, initial, rounds, test)
     print("central: one site holding all %d training patients, %d epochs: "
@@ -458,6 +589,9 @@ def demo(tmp):
     print("demo: OK: federated accuracy %.3f >= %.2f and within %.0f points "
           "of central (%.3f)" % (fed[0], MIN_ACCURACY,
                                  100 * MAX_BEHIND_CENTRAL, cen[0]))
+    print_matrix(matrix, site_names)
+    print("audit: flaudit verify, pinned to the last head admind logged "
+          "(seq %s): %s" % (seq, verdict))
 
 
 def main():
@@ -465,7 +599,8 @@ def main():
     tmp = None
     try:
         check_users()
-        for path in (FLPROVISION, FLSERVERCTL, FLSITE, TABLE):
+        for path in (FLPROVISION, FLSERVERCTL, FLSITE, FLADMIN, FLAUDIT,
+                     TABLE):
             if not os.path.exists(path):
                 raise DemoError("%s is missing (run make first)" % path)
         tmp = tempfile.mkdtemp(prefix="fldemo.")
