@@ -49,8 +49,8 @@ contribution(size_t n, size_t count, size_t *len)
 		    malloc(arrays[i].ndarray.len));
 		npy_write(&t, arrays[i].ndarray.data);
 		fedlearn__model_data__params_entry__init(&entries[i]);
-		assert_non_null(entries[i].key = malloc(16));
-		snprintf(entries[i].key, 16, "layer%05zu", i);
+		assert_non_null(entries[i].key = malloc(32));
+		snprintf(entries[i].key, 32, "layer%05zu", i);
 		entries[i].value = &arrays[i];
 		params[i] = &entries[i];
 	}
