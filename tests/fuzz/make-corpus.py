@@ -232,7 +232,68 @@ def config_seeds():
         write("fuzz_config", name, json.dumps(doc, indent=1).encode())
 
 
+def authz_seeds():
+    """authorization.json as flprovision makes it from the template."""
+    with open(os.path.join(REPO, "policy", "authorization.json")) as f:
+        authz = json.load(f)
+    groups = authz["orgs"].pop("*")
+    orgs = ["consortium", "hospital-1", "hospital-2"]
+    for org in orgs:
+        authz["orgs"][org] = list(groups)
+    authz["orgs"]["hospital-2"] = ["general", "relaxed"]
+    authz["users"] = {
+        "admin@example.org": {"org": "consortium", "roles": ["super"]},
+        "it@hospital-1.org": {"org": "hospital-1", "roles": ["site_it"]},
+        "lead@example.org": {"org": "consortium",
+                             "roles": ["lead_researcher", "lead_it"]},
+        "res@hospital-2.org": {"org": "hospital-2",
+                               "roles": ["site_researcher"]},
+    }
+    authz["sites"] = {"server": "consortium", "site-1": "hospital-1",
+                      "site-2": "hospital-2"}
+    write("fuzz_authz", "provisioned", json.dumps(authz, indent=1).encode())
+    authz["users"] = {}
+    write("fuzz_authz", "no-users", json.dumps(authz).encode())
+
+
+def console_document(command, token=None):
+    items = [{"type": "command", "data": command}]
+    if token is not None:
+        items.append({"type": "token", "data": token})
+    return json.dumps({"time": 1714560000.5, "data": items}).encode()
+
+
+def admin_frame_seeds():
+    commands = {
+        "login": ("_login admin@example.org secret", None),
+        "cert-login": ("_cert_login admin@example.org", None),
+        "check-status": ("check_status server", TOKEN),
+        "deploy": ("deploy mmar_1 client site-1 site-2", TOKEN),
+        "set-run": ("set_run_number 3", TOKEN),
+        "cat": ("cat server run_1/cross_val_results.json", TOKEN),
+        "grep": ('grep -n -i "best model" server log.txt', TOKEN),
+        "validate": ("validation.validate site-1 site-2", TOKEN),
+    }
+    for name, (command, token) in commands.items():
+        write("fuzz_admin_frame", "transmission-" + name,
+              b"\x01" + console_document(command, token) + b"\x03")
+    write("fuzz_admin_frame", "transmission-two-documents",
+          b"\x01" + console_document("pwd", TOKEN) + b"\x03" +
+          console_document("ls -l server run_1", TOKEN) + b"\x03")
+    lines = {
+        "shell": "ls -a -l server run_1",
+        "quoted": "grep 'round 3' server log.txt",
+        "abort": "abort client site-1",
+        "sys-info": "sys_info client site-2",
+        "timeout": "set_timeout 30",
+    }
+    for name, line in lines.items():
+        write("fuzz_admin_frame", "line-" + name, b"\x00" + line.encode())
+
+
 def main():
+    authz_seeds()
+    admin_frame_seeds()
     npy_seeds()
     npz_seeds()
     training_seeds()
