@@ -5,8 +5,10 @@ local model (the round whose local model had the lowest log-loss on its
 own table), validates the server's global model and the two other sites'
 best models on its table, reports accuracy and log-loss, and exits 0.
 The matrix aggd wrote is checked against numpy: every cell against the
-model file aggd stored, on the validating site's table. Also: -X skips
-the phase, and a server without cross-site validation ends it at once.
+model file aggd stored, on the validating site's table. Also: a site
+whose token dies while it waits for a model registers again and goes on;
+-X skips the phase; a server without cross-site validation ends it at
+once.
 """
 
 import os
@@ -14,9 +16,10 @@ import subprocess
 
 import numpy as np
 
-from conftest import REPO
+import federated_pb2 as fpb
+from conftest import REPO, wait_for
 from model_math import assert_models_equal
-from site_client import read_json
+from site_client import model_entries, read_json
 
 FLSITE = os.path.join(REPO, "build", "flsite")
 RUN_TIMEOUT = 90
@@ -123,9 +126,8 @@ def best_local_models():
             for name, (_, number, local) in best.items()}
 
 
-def run_sites(srv, tmp_path, names, extra=()):
-    """Start one flsite per name on its table; wait for all to end.
-    Returns {name: (exit status, log text)}."""
+def start_sites(srv, tmp_path, names, extra=()):
+    """One flsite per name on its table: {name: (process, log file)}."""
     procs = {}
     for name in names:
         table = write_table(os.path.join(str(tmp_path), name + ".csv"),
@@ -136,6 +138,11 @@ def run_sites(srv, tmp_path, names, extra=()):
             [FLSITE, "-k", kit, "-d", table, "-e", str(EPOCHS),
              "-l", str(RATE), "-B", str(BATCH), "-b", "2", "-p", "1"] +
             list(extra), stdout=subprocess.DEVNULL, stderr=log), log)
+    return procs
+
+
+def finish_sites(procs):
+    """Wait for every site to end: {name: (exit status, log text)}."""
     results = {}
     for name, (proc, log) in procs.items():
         try:
@@ -148,6 +155,16 @@ def run_sites(srv, tmp_path, names, extra=()):
         results[name] = (code, log.read())
         log.close()
     return results
+
+
+def run_sites(srv, tmp_path, names, extra=()):
+    return finish_sites(start_sites(srv, tmp_path, names, extra))
+
+
+def log_count(log, text):
+    """How many times a site's log says text, so far."""
+    with open(log.name) as f:
+        return f.read().count(text)
 
 
 def assert_all_exited_0(srv, results):
@@ -195,6 +212,48 @@ def test_three_sites_fill_the_matrix_numpy_agrees(server, tmp_path):
         assert_models_equal(models[name], local)
         assert "best local model submitted: round %d's" % number in \
             results[name][1]
+
+
+def test_site_registers_again_while_it_waits(server, tmp_path):
+    """site-3 (grpcio) registers and stays silent, so the two flsites,
+    once they have validated what there is, wait for its best model. A
+    registration as site-1 kills site-1's token: its flsite registers
+    again and waits on; site-3's model then comes in, both flsites
+    validate it and exit 0, and both rows of the matrix are whole."""
+    srv = server(min_num_clients=2, num_rounds=1, wait_after_min_clients=1,
+                 cross_site_validation=True, model=logreg_model())
+    silent = srv.registered("site-3")[0]
+    procs = start_sites(srv, tmp_path, ["site-1", "site-2"], extra=["-v"])
+    try:
+        for name, (_, log) in procs.items():
+            wait_for(name + " to wait for site-3", lambda: log_count(
+                log, "waiting for the best local model of 1 more site"), 60)
+        srv.site("site-1").register()
+        # Its relay, its heartbeat or its next ask finds the token dead.
+        wait_for("site-1 to register again", lambda: log_count(
+            procs["site-1"][1], "registered as site-1 with") == 2, 30)
+
+        model = {"w": np.full(FEATURES, 0.25, np.float32),
+                 "b": np.zeros(1, np.float32)}
+        data = fpb.ModelData(params={name: fpb.NDArray(ndarray=blob)
+                                     for name, blob in model_entries(model)})
+        silent.call_raw("SubmitBestLocalModel", fpb.FederatedSummary,
+                        fpb.LocalModel(client=silent.state(), data=data,
+                                       metrics={"accuracy": 0.5})
+                        .SerializeToString())
+    finally:
+        results = finish_sites(procs)
+    assert_all_exited_0(srv, results)
+    assert "registering again" in results["site-1"][1]
+
+    matrix = read_json(os.path.join(srv.run_dir, "cross_val_results.json"))
+    for site in ("site-1", "site-2"):
+        assert sorted(matrix[site]) == ["server", "site-1", "site-2",
+                                        "site-3"], matrix
+        accuracy, _ = evaluate(model, TABLES[site])
+        assert abs(matrix[site]["site-3"]["accuracy"] - accuracy) <= \
+            TOLERANCE
+    assert matrix["site-3"] == {"site-3": {"accuracy": 0.5}}
 
 
 def test_flag_x_skips_cross_site_validation(server, tmp_path):
