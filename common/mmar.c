@@ -45,7 +45,7 @@ struct mmar_unpack {
 	struct archive			*mu_ar;
 	int				 mu_root;	/* staging folder */
 	const struct mmar_limits	*mu_lim;
-	size_t				 mu_len;	/* of the archive */
+	size_t				 mu_len;	/* archive */
 	size_t				 mu_entries;
 	uint64_t			 mu_total;	/* unpacked bytes */
 	char				*mu_buf;

@@ -31,7 +31,7 @@
 #include "rootca.h"
 
 #define MMAR_JSON_MAX		(4 * 1024 * 1024)
-#define MMAR_WALK_MAX		100000	/* files and folders, in all */
+#define MMAR_WALK_MAX		100000	/* files and folders */
 
 enum mmar_type {
 	MMAR_INT_POSITIVE,

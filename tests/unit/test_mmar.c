@@ -32,7 +32,7 @@
 enum { TAR, TAR_GZ, ZIP };
 
 struct t {
-	char		 parent[64];	/* holds staging, nothing else */
+	char		 parent[64];	/* staging, nothing else */
 	char		 staging[96];
 	struct archive	*w;
 	char		*buf;
