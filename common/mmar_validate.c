@@ -63,8 +63,8 @@ static const char *const mmar_type_words[] = {
 	[MMAR_STRING] = "a string",
 	[MMAR_OBJECT] = "an object",
 	[MMAR_LIST] = "a list",
-	[MMAR_COMPONENT] = "a component (an object whose name and path are "
-	    "strings and args an object)",
+	[MMAR_COMPONENT] = ("a component (an object whose name and path "
+	    "are strings and args an object)"),
 	[MMAR_COMPONENTS] = "a list of components",
 	[MMAR_MODEL] = "a component or a list of them",
 	[MMAR_SECTION] = "an object",

@@ -10,11 +10,14 @@ that once crashed a parser) are left alone. The seeds are committed: run
 this again only when a message or a target's input layout changes.
 """
 
+import gzip
 import io
 import json
 import os
 import struct
 import sys
+import tarfile
+import zipfile
 
 import numpy as np
 
@@ -291,6 +294,65 @@ def admin_frame_seeds():
         write("fuzz_admin_frame", "line-" + name, b"\x00" + line.encode())
 
 
+MMAR_FILES = {
+    "config/config_fed_server.json":
+        b'{"min_num_clients": 2, "ckpt_preload_path": '
+        b'"../models/initial.npz"}\n',
+    "config/config_fed_client.json":
+        b'{"client": {"local_epochs": 5, "steps_aggregation": 0}}\n',
+    "config/config_train.json":
+        b'{"epochs": 10, "train": {"loss": {"name": "DiceLoss"}}}\n',
+    "config/environment.json": b'{"DATA_ROOT": "/data"}\n',
+    "models/initial.npz": b"PK\x05\x06" + b"\x00" * 18,
+}
+
+
+def tar_bytes(members, compress=False):
+    """A tar of (name, data or None for a folder, link target or None),
+    byte for byte the same at each run."""
+    out = io.BytesIO()
+    raw = gzip.GzipFile(fileobj=out, mode="wb", mtime=0) if compress \
+        else out
+    with tarfile.open(fileobj=raw, mode="w", format=tarfile.PAX_FORMAT) \
+            as tar:
+        for name, data, link in members:
+            info = tarfile.TarInfo(name)
+            info.mtime = 0
+            if link is not None:
+                info.type, info.linkname = tarfile.SYMTYPE, link
+                tar.addfile(info)
+            elif data is None:
+                info.type, info.mode = tarfile.DIRTYPE, 0o755
+                tar.addfile(info)
+            else:
+                info.size = len(data)
+                tar.addfile(info, io.BytesIO(data))
+    if compress:
+        raw.close()
+    return out.getvalue()
+
+
+def mmar_seeds():
+    """Archives for fuzz_mmar: good MMARs as tar, tar.gz and zip, and
+    the evil shapes the unit tests refuse."""
+    good = [("config", None, None)] + \
+        [(name, data, None) for name, data in MMAR_FILES.items()]
+    write("fuzz_mmar", "good-tar", tar_bytes(good))
+    write("fuzz_mmar", "good-tar-gz", tar_bytes(good, compress=True))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
+        for name, data in MMAR_FILES.items():
+            z.writestr(zipfile.ZipInfo(name, (1980, 1, 1, 0, 0, 0)), data)
+    write("fuzz_mmar", "good-zip", out.getvalue())
+    write("fuzz_mmar", "dotdot", tar_bytes([("config/../../x", b"x",
+                                               None)]))
+    write("fuzz_mmar", "symlink", tar_bytes([("models/link", None, "/etc"),
+                                             ("models/link/x", b"x",
+                                              None)]))
+    write("fuzz_mmar", "zeros-gz", tar_bytes(
+        [("models/zeros.npz", b"\x00" * (2 << 20), None)], compress=True))
+
+
 def main():
     authz_seeds()
     admin_frame_seeds()
@@ -300,6 +362,7 @@ def main():
     admin_seeds()
     envelope_seeds()
     config_seeds()
+    mmar_seeds()
 
 
 if __name__ == "__main__":
