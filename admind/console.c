@@ -295,15 +295,15 @@ static int
 console_prepare(struct command_run *run, struct frame_request *req,
     char err[CMDLINE_ERR_MAX])
 {
-	if (run->r_peer.p_kind != FLIPC__PEER_KIND__PEER_ADMIN) {
-		snprintf(err, CMDLINE_ERR_MAX, "not an admin certificate");
-		return -1;
-	}
+	/* First the copy: the record of a refusal shows what was tried. */
 	if ((run->r_line = strdup(req->command)) == NULL) {
 		snprintf(err, CMDLINE_ERR_MAX, "out of memory");
 		return -1;
 	}
-	/* After the copy: the record of the refusal shows what was tried. */
+	if (run->r_peer.p_kind != FLIPC__PEER_KIND__PEER_ADMIN) {
+		snprintf(err, CMDLINE_ERR_MAX, "not an admin certificate");
+		return -1;
+	}
 	if (revocation_check(run->r_ad->workspace, run->r_peer.p_fingerprint,
 	    err, CMDLINE_ERR_MAX) == -1)
 		return -1;
