@@ -1,20 +1,37 @@
 """A harness that runs build/aggd alone and plays netd's part.
 
-It makes a throwaway workspace (a startup kit with fed_server.json and an
-authorization.json naming N sites, a training configuration, an initial
-model of a given size), starts aggd with -s, and speaks to it over its
-ZeroMQ socket exactly as netd does: a DEALER sending two-frame messages,
-an flipc.Envelope stamped with the site's CN (peer kind SITE) and the
-serialized gRPC request. Replies are matched by request id, so many
-requests can be in flight at once, as when many sites talk together.
+It makes a throwaway workspace in a temporary folder: a project of N
+sites provisioned by tools/flprovision (so that the server's startup kit
+is signed, as aggd requires: common/kitsig.c), a training configuration,
+an initial model of a given size. It starts aggd with -s and speaks to
+it over its ZeroMQ socket exactly as netd does: a DEALER sending
+two-frame messages, an flipc.Envelope stamped with the site's identity
+(its CN, peer kind SITE and its certificate's fingerprint, which aggd
+checks against the revocation list) and the serialized gRPC request.
+Replies are matched by request id, so many requests can be in flight at
+once, as when many sites talk together.
+
+Who runs aggd: started by an ordinary user, aggd runs as that user, and
+so does this harness. Started by root, aggd runs as $FLSERVER_USER
+(nobody when unset), as packaging/flserverctl does for developers: an
+ordinary user, so aggd keeps its unprivileged layout (a runtime folder
+of its own, 0700) with its seccomp filter on, and root, which plays
+netd, may connect. As its appliance user flaggd, aggd would take the
+appliance layout, whose sockets accept flnetd's uid only; playing netd
+there would mean running this harness as flnetd in a runtime folder laid
+out as /run/flserver, for figures that do not depend on the uid: the
+harness refuses the appliance users instead.
 
 Used by the benchmarks in bench/; it prints nothing itself.
 """
 
+import hashlib
 import json
 import os
+import pwd
 import shutil
 import signal
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -27,12 +44,32 @@ import zmq
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__))))
 AGGD = os.path.join(REPO, "build", "aggd")
+FLPROVISION = os.path.join(REPO, "tools", "flprovision")
 PROJECT = "bench"
-# Started as root, aggd would switch to its appliance user flaggd, which
-# a development machine need not have: run it as nobody instead.
-NOBODY = 65534
-AS_USER = (["setpriv", "--reuid=%d" % NOBODY, "--regid=%d" % NOBODY,
-            "--clear-groups"] if os.geteuid() == 0 else [])
+APPLIANCE_USERS = ("flnetd", "flaggd", "fladmind")
+
+
+def _run_as():
+    """The setpriv prefix that runs aggd as FLSERVER_USER (root only)."""
+    if os.geteuid() != 0:
+        return [], None
+    name = os.environ.get("FLSERVER_USER") or "nobody"
+    if name in APPLIANCE_USERS:
+        raise SystemExit("FLSERVER_USER=%s: aggd would take the "
+                         "appliance layout, whose sockets accept only "
+                         "flnetd; use an ordinary user" % name)
+    try:
+        pw = pwd.getpwnam(name)
+    except KeyError:
+        raise SystemExit("FLSERVER_USER=%s: no such user" % name)
+    if pw.pw_uid == 0:
+        raise SystemExit("FLSERVER_USER=%s is root" % name)
+    return (["setpriv", "--reuid=%d" % pw.pw_uid,
+             "--regid=%d" % pw.pw_gid, "--clear-groups"],
+            (pw.pw_uid, pw.pw_gid))
+
+
+AS_USER, OWNER = _run_as()
 
 
 def _protos():
@@ -61,6 +98,13 @@ def npy_bytes(array):
     return buf.getvalue()
 
 
+def cert_fingerprint(path):
+    """SHA-256 of a PEM certificate's DER, lowercase hex, as netd
+    stamps it on each request of the site that presented it."""
+    with open(path) as f:
+        return hashlib.sha256(ssl.PEM_cert_to_DER_cert(f.read())).hexdigest()
+
+
 def vm_kib(pid, field):
     """VmHWM or VmRSS of a process, in KiB."""
     with open("/proc/%d/status" % pid) as f:
@@ -81,20 +125,7 @@ class Aggd:
         self.top = tempfile.mkdtemp(prefix="flb", dir="/tmp")
         self.workspace = os.path.join(self.top, "ws")
         self.rundir = os.path.join(self.top, "run")
-        startup = os.path.join(self.workspace, "startup")
-        os.makedirs(startup)
-        self._write(os.path.join(startup, "fed_server.json"), {
-            "servers": [{
-                "name": PROJECT,
-                "service": {"target": "127.0.0.1:8002", "options": [
-                    ["grpc.max_send_message_length", 1 << 30],
-                    ["grpc.max_receive_message_length", 1 << 30]]},
-                "ssl_private_key": "server.key",
-                "ssl_cert": "server.crt",
-                "ssl_root_cert": "rootCA.pem"}]})
-        authz = {"version": "1.0", "sites": {s: "bench" for s in self.sites}}
-        authz["sites"]["server"] = "bench"
-        self._write(os.path.join(startup, "authorization.json"), authz)
+        self._provision()
 
         rng = np.random.default_rng(1)
         self.initial = {
@@ -115,6 +146,27 @@ class Aggd:
         self.tokens = {}
         self.next_id = 0
 
+    def _provision(self):
+        """The server's signed kit from flprovision, as the workspace."""
+        project = os.path.join(self.top, "project.json")
+        self._write(project, {
+            "name": PROJECT,
+            "server": {"org": "bench", "cn": "localhost",
+                       "address": "127.0.0.1"},
+            "sites": [{"org": "bench", "name": s} for s in self.sites]})
+        kits = os.path.join(self.top, "kits")
+        done = subprocess.run([FLPROVISION, "-p", project, "-o", kits],
+                              capture_output=True, text=True)
+        if done.returncode != 0:
+            shutil.rmtree(self.top, ignore_errors=True)
+            raise RuntimeError("flprovision failed:\n" + done.stdout +
+                               done.stderr)
+        os.rename(os.path.join(kits, "server"), self.workspace)
+        self.fingerprints = {s: cert_fingerprint(os.path.join(
+            kits, s, "startup", "client.crt")) for s in self.sites}
+        # The sites' kits and the root CA's key are not aggd's to see.
+        shutil.rmtree(kits)
+
     @staticmethod
     def _write(path, doc):
         with open(path, "w") as f:
@@ -127,7 +179,7 @@ class Aggd:
         for folder, dirs, files in os.walk(self.top):
             for name in [folder] + [os.path.join(folder, n)
                                     for n in dirs + files]:
-                os.chown(name, NOBODY, NOBODY)
+                os.chown(name, *OWNER)
 
     def start(self, timeout=30):
         self._hand_over()
@@ -165,7 +217,8 @@ class Aggd:
         env = envelope_pb2.Envelope(
             request_id=self.next_id, kind=kind, metadata_token=token,
             peer=envelope_pb2.Peer(common_name=site,
-                                   kind=envelope_pb2.PEER_SITE))
+                                   kind=envelope_pb2.PEER_SITE,
+                                   fingerprint=self.fingerprints[site]))
         self.sock.send_multipart([env.SerializeToString(), payload],
                                  copy=False)
         return self.next_id
