@@ -63,4 +63,18 @@ int	mmar_remove(const char *dir);
  * with why in err. */
 int	mmar_validate(const char *dir, char *err, size_t errlen, int *byoc);
 
+/*
+ * mmar_pack.c: dir's files and folders as a tar archive in memory, names
+ * relative to dir, at most cap bytes; a link or special file is refused.
+ * 0 with *out (free it) and *len, or -1 with why in err.
+ */
+int	mmar_pack(const char *dir, size_t cap, void **out, size_t *len,
+	    char *err, size_t errlen);
+/* Base64 of len bytes, NUL-terminated; free it. NULL: out of memory. */
+char	*mmar_base64(const void *, size_t len);
+/* The bytes of base64 text, at most cap of them; free them. NULL: why
+ * in err. */
+void	*mmar_unbase64(const char *text, size_t cap, size_t *len, char *err,
+	    size_t errlen);
+
 #endif
