@@ -29,6 +29,9 @@
 #define MMAR_ERR_MAX		512
 #define MMAR_NAME_MAX		255	/* an entry's whole name */
 #define MMAR_DEPTH_MAX		16	/* folders in an entry's name */
+/* An archive's bytes in an upload or a deploy: base64 of it stays within
+ * the console's 64 MiB transmission. */
+#define MMAR_ARCHIVE_MAX	(32 * 1024 * 1024)
 
 struct mmar_limits {
 	size_t		ml_entries;	/* files and folders */

@@ -41,9 +41,12 @@ void	kit_free(struct fladmin_kit *);
 /* fladmin_wire.c: one transmission each way over one TLS connection. */
 SSL_CTX	*wire_context(const struct fladmin_kit *,
 	    char err[FLADMIN_ERR_MAX]);
-/* A transmission of one document holding a command and maybe a token. */
-char	*wire_request(const char *command, const char *token, size_t *len,
-	    char err[FLADMIN_ERR_MAX]);
+/*
+ * A transmission of one document holding a command, maybe a token, and
+ * maybe an extra item (upload_folder's file item; not taken).
+ */
+char	*wire_request(const char *command, const char *token, json_t *extra,
+	    size_t *len, char err[FLADMIN_ERR_MAX]);
 /* Sends request, returns the answer's bytes before the end byte. */
 char	*wire_exchange(SSL_CTX *, const struct fladmin_kit *,
 	    const char *request, size_t reqlen, size_t *len,
@@ -91,6 +94,9 @@ int	session_login(struct fladmin_session *, char err[FLADMIN_ERR_MAX]);
 /* Runs one server command; 0 with the answer in reply, -1 and err. */
 int	session_command(struct fladmin_session *, const char *line,
 	    struct fladmin_reply *, char err[FLADMIN_ERR_MAX]);
+/* The same with an extra item sent next to the command (not taken). */
+int	session_command_item(struct fladmin_session *, const char *line,
+	    json_t *item, struct fladmin_reply *, char err[FLADMIN_ERR_MAX]);
 /* Fills commands from the server's _commands answer. */
 int	session_list_commands(struct fladmin_session *,
 	    char err[FLADMIN_ERR_MAX]);

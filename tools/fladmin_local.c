@@ -1,18 +1,21 @@
 /*
  * fladmin_local - the commands the console answers itself, as Clara's
- * console did: bye, help, lpwd, info.
+ * console did: bye, help, lpwd, info, and upload_folder, which packs a
+ * folder (mmar_pack) and sends it next to its command.
  *
  * A command joins by one entry in local_table: its name, usage, a line
  * of help, and a function that gets the line's words. Any first word
  * not in the table goes to the server as typed.
  */
 #include <limits.h>
+#include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "fladmin.h"
+#include "mmar.h"
 
 #define LOCAL_ARGS_MAX	32
 #define LOCAL_SPACE	" \t\r\n"
@@ -21,6 +24,8 @@ static enum local_result local_bye(struct fladmin_session *, int, char **);
 static enum local_result local_help(struct fladmin_session *, int, char **);
 static enum local_result local_info(struct fladmin_session *, int, char **);
 static enum local_result local_lpwd(struct fladmin_session *, int, char **);
+static enum local_result local_upload(struct fladmin_session *, int,
+		    char **);
 
 static const struct local_command local_table[] = {
 	{ "bye", "bye", "leave the console", local_bye },
@@ -28,6 +33,8 @@ static const struct local_command local_table[] = {
 	{ "info", "info", "the server and the user this console speaks as",
 	    local_info },
 	{ "lpwd", "lpwd", "the console's local working folder", local_lpwd },
+	{ "upload_folder", "upload_folder DIR", "send the MMAR folder DIR to "
+	    "the server's transfer/ as its base name", local_upload },
 	{ NULL, NULL, NULL, NULL }
 };
 
@@ -172,4 +179,80 @@ local_lpwd(struct fladmin_session *s, int argc, char **argv)
 	printf("%s\n", cwd);
 	fflush(stdout);
 	return LOCAL_OK;
+}
+
+/* local_folder_name - DIR's base name, as the server will check it */
+static int
+local_folder_name(const char *dir, char name[NAME_MAX + 1])
+{
+	char	 copy[PATH_MAX];
+	size_t	 len;
+
+	if (snprintf(copy, sizeof(copy), "%s", dir) >= (int)sizeof(copy))
+		return -1;
+	snprintf(name, NAME_MAX + 1, "%s", basename(copy));
+	len = strlen(name);
+	if (len == 0 || strcmp(name, ".") == 0 || strstr(name, "..") != NULL ||
+	    strspn(name, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+	    "0123456789._-") != len)
+		return -1;
+	return 0;
+}
+
+/* local_file_item - {"type": "file", "data": {name, format, content}} */
+static json_t *
+local_file_item(const char *name, const void *archive, size_t len)
+{
+	json_t	*item;
+	char	*b64;
+
+	if ((b64 = mmar_base64(archive, len)) == NULL)
+		return NULL;
+	item = json_pack("{s:s, s:{s:s, s:s, s:s}}", "type", "file", "data",
+	    "name", name, "format", "tar", "content", b64);
+	free(b64);
+	return item;
+}
+
+static enum local_result
+local_upload(struct fladmin_session *s, int argc, char **argv)
+{
+	struct fladmin_reply	 r;
+	char			 name[NAME_MAX + 1], line[NAME_MAX + 32];
+	char			 err[FLADMIN_ERR_MAX];
+	json_t			*item;
+	void			*archive;
+	size_t			 len;
+	int			 rc;
+
+	if (argc != 2) {
+		fprintf(stderr, "usage: upload_folder DIR\n");
+		return LOCAL_FAILED;
+	}
+	if (local_folder_name(argv[1], name) == -1) {
+		fprintf(stderr, "upload_folder: the folder's name must be of "
+		    "[A-Za-z0-9._-], without \"..\"\n");
+		return LOCAL_FAILED;
+	}
+	if (mmar_pack(argv[1], MMAR_ARCHIVE_MAX, &archive, &len, err,
+	    sizeof(err)) == -1) {
+		fprintf(stderr, "upload_folder: %s\n", err);
+		return LOCAL_FAILED;
+	}
+	item = local_file_item(name, archive, len);
+	free(archive);
+	if (item == NULL) {
+		fprintf(stderr, "upload_folder: out of memory\n");
+		return LOCAL_FAILED;
+	}
+	snprintf(line, sizeof(line), "upload_folder %s", name);
+	rc = session_command_item(s, line, item, &r, err);
+	json_decref(item);
+	if (rc == -1) {
+		fprintf(stderr, "upload_folder: %s\n", err);
+		return LOCAL_FAILED;
+	}
+	rc = reply_print(&r, stdout);
+	reply_free(&r);
+	return rc ? LOCAL_FAILED : LOCAL_OK;
 }

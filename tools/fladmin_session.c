@@ -172,13 +172,14 @@ session_free(struct fladmin_session *s)
 /* session_exchange - one command and its parsed answer */
 static int
 session_exchange(struct fladmin_session *s, const char *line,
-    const char *token, struct fladmin_reply *r, char err[FLADMIN_ERR_MAX])
+    const char *token, json_t *extra, struct fladmin_reply *r,
+    char err[FLADMIN_ERR_MAX])
 {
 	char	*request, *answer;
 	size_t	 reqlen, len;
 	int	 rc;
 
-	if ((request = wire_request(line, token, &reqlen, err)) == NULL)
+	if ((request = wire_request(line, token, extra, &reqlen, err)) == NULL)
 		return -1;
 	answer = wire_exchange(s->ssl, s->kit, request, reqlen, &len, err);
 	explicit_bzero(request, reqlen);
@@ -228,7 +229,7 @@ session_login(struct fladmin_session *s, char err[FLADMIN_ERR_MAX])
 		snprintf(err, FLADMIN_ERR_MAX, "out of memory");
 		return -1;
 	}
-	n = session_exchange(s, line, NULL, &r, err);
+	n = session_exchange(s, line, NULL, NULL, &r, err);
 	explicit_bzero(line, strlen(line));
 	free(line);
 	if (n == -1)
@@ -247,12 +248,12 @@ session_login(struct fladmin_session *s, char err[FLADMIN_ERR_MAX])
 }
 
 int
-session_command(struct fladmin_session *s, const char *line,
-    struct fladmin_reply *r, char err[FLADMIN_ERR_MAX])
+session_command_item(struct fladmin_session *s, const char *line,
+    json_t *item, struct fladmin_reply *r, char err[FLADMIN_ERR_MAX])
 {
 	if (s->token == NULL && session_login(s, err) == -1)
 		return -1;
-	if (session_exchange(s, line, s->token, r, err) == -1)
+	if (session_exchange(s, line, s->token, item, r, err) == -1)
 		return -1;
 	if (!reply_session_expired(r))
 		return 0;
@@ -260,7 +261,14 @@ session_command(struct fladmin_session *s, const char *line,
 	reply_free(r);
 	if (session_login(s, err) == -1)
 		return -1;
-	return session_exchange(s, line, s->token, r, err);
+	return session_exchange(s, line, s->token, item, r, err);
+}
+
+int
+session_command(struct fladmin_session *s, const char *line,
+    struct fladmin_reply *r, char err[FLADMIN_ERR_MAX])
+{
+	return session_command_item(s, line, NULL, r, err);
 }
 
 /* session_add_command - one name for completion, unless known already */

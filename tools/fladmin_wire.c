@@ -103,8 +103,8 @@ wire_item(const char *type, const char *text)
 }
 
 char *
-wire_request(const char *command, const char *token, size_t *len,
-    char err[FLADMIN_ERR_MAX])
+wire_request(const char *command, const char *token, json_t *extra,
+    size_t *len, char err[FLADMIN_ERR_MAX])
 {
 	struct timespec	 now;
 	json_t		*doc, *items;
@@ -115,7 +115,8 @@ wire_request(const char *command, const char *token, size_t *len,
 	    json_array_append_new(items, wire_item("command", command)) ==
 	    -1 ||
 	    (token != NULL &&
-	    json_array_append_new(items, wire_item("token", token)) == -1)) {
+	    json_array_append_new(items, wire_item("token", token)) == -1) ||
+	    (extra != NULL && json_array_append(items, extra) == -1)) {
 		snprintf(err, FLADMIN_ERR_MAX, "the command is not valid "
 		    "UTF-8 text");
 		json_decref(items);
