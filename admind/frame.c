@@ -106,7 +106,34 @@ frame_json_depth(const char *text, size_t len)
 	return deepest;
 }
 
-/* frame_item - take one request item: a command or a token */
+/* frame_file - a file item: {"name", "format": "tar", "content"} */
+static int
+frame_file(json_t *data, size_t doc, struct frame_request *req,
+    char err[FRAME_ERR_MAX])
+{
+	json_t		*name, *format, *content;
+
+	if (req->file_name != NULL)
+		return frame_fail(err, "a request holds one file item");
+	if (!json_is_object(data) || json_object_size(data) != 3 ||
+	    !json_is_string(name = json_object_get(data, "name")) ||
+	    !json_is_string(format = json_object_get(data, "format")) ||
+	    !json_is_string(content = json_object_get(data, "content")))
+		return frame_fail(err, "document %zu: the file item's data is "
+		    "not {\"name\", \"format\", \"content\"}", doc);
+	if (strcmp(json_string_value(format), "tar") != 0)
+		return frame_fail(err, "the file item's format is not tar");
+	if (json_string_length(name) == 0 ||
+	    json_string_length(name) > FRAME_FILE_NAME_MAX)
+		return frame_fail(err, "the file item's name is empty or "
+		    "longer than %d bytes", FRAME_FILE_NAME_MAX);
+	if ((req->file_name = strdup(json_string_value(name))) == NULL ||
+	    (req->file_content = strdup(json_string_value(content))) == NULL)
+		return frame_fail(err, "out of memory");
+	return 0;
+}
+
+/* frame_item - take one request item: a command, a token or a file */
 static int
 frame_item(json_t *item, size_t doc, struct frame_request *req,
     char err[FRAME_ERR_MAX])
@@ -122,13 +149,15 @@ frame_item(json_t *item, size_t doc, struct frame_request *req,
 		return frame_fail(err, "document %zu: an item is not "
 		    "{\"type\", \"data\"}", doc);
 	type = json_string_value(json_object_get(item, "type"));
+	if (strcmp(type, "file") == 0)
+		return frame_file(data, doc, req, err);
 	if (strcmp(type, "command") == 0)
 		slot = &req->command, max = FRAME_COMMAND_MAX;
 	else if (strcmp(type, "token") == 0)
 		slot = &req->token, max = FRAME_TOKEN_MAX;
 	else
-		return frame_fail(err, "document %zu: a request holds command "
-		    "and token items only", doc);
+		return frame_fail(err, "document %zu: a request holds command, "
+		    "token and file items only", doc);
 	if (*slot != NULL)
 		return frame_fail(err, "a request holds one %s item", type);
 	if (!json_is_string(data))
@@ -179,11 +208,11 @@ frame_load(const char *text, size_t len, size_t n, size_t *nitems,
 {
 	json_error_t	 error;
 	json_t		*doc;
-	int		 rc;
+	int		 rc, had_file = req->file_name != NULL;
 
 	if (len == 0)
 		return frame_fail(err, "document %zu is empty", n);
-	if (len > FRAME_DOC_MAX)
+	if (len > FRAME_FILE_DOC_MAX || (len > FRAME_DOC_MAX && had_file))
 		return frame_fail(err, "document %zu is longer than %d bytes",
 		    n, FRAME_DOC_MAX);
 	if (!frame_utf8_valid((const unsigned char *)text, len))
@@ -192,11 +221,20 @@ frame_load(const char *text, size_t len, size_t n, size_t *nitems,
 		return frame_fail(err, "document %zu is nested deeper than %d "
 		    "levels", n, FRAME_DEPTH_MAX);
 	if ((doc = json_loadb(text, len, JSON_REJECT_DUPLICATES,
-	    &error)) == NULL)
+	    &error)) == NULL) {
+		if (len > FRAME_DOC_MAX)
+			return frame_fail(err, "document %zu is longer than "
+			    "%d bytes", n, FRAME_DOC_MAX);
 		return frame_fail(err, "document %zu is not JSON: %s", n,
 		    error.text);
+	}
 	rc = frame_document(doc, n, nitems, req, err);
 	json_decref(doc);
+	/* Only the document that brings the file may be that long. */
+	if (rc == 0 && len > FRAME_DOC_MAX && (had_file ||
+	    req->file_name == NULL))
+		return frame_fail(err, "document %zu is longer than %d bytes",
+		    n, FRAME_DOC_MAX);
 	return rc;
 }
 
@@ -237,6 +275,8 @@ void
 frame_request_free(struct frame_request *req)
 {
 	free(req->command);
+	free(req->file_name);
+	free(req->file_content);
 	if (req->token != NULL) {
 		explicit_bzero(req->token, strlen(req->token));
 		free(req->token);

@@ -7,7 +7,8 @@
  * not a request as the console sends one (too many or too large
  * documents, bytes that are not UTF-8, JSON nested deeper than a request
  * ever is, unknown item types), and builds the reply documents. It does
- * not know what a command means.
+ * not know what a command means, but for one thing: a file item (an
+ * upload's archive) may make its document longer than any other.
  */
 #ifndef ADMIND_FRAME_H
 #define ADMIND_FRAME_H
@@ -24,11 +25,16 @@
 #define FRAME_ITEMS_MAX		16	/* items in one request */
 #define FRAME_COMMAND_MAX	4096	/* bytes of a command line */
 #define FRAME_TOKEN_MAX		128	/* bytes of a token item */
+/* A document holding upload_folder's file item may be this long. */
+#define FRAME_FILE_DOC_MAX	(64 * 1024 * 1024)
+#define FRAME_FILE_NAME_MAX	255
 #define FRAME_ERR_MAX		256
 
 struct frame_request {
 	char	*command;	/* the command item's text */
 	char	*token;		/* the token item's, or NULL */
+	char	*file_name;	/* a file item's {"name", "format": "tar", */
+	char	*file_content;	/* "content": base64}, or NULL */
 };
 
 /*

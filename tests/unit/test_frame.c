@@ -122,8 +122,27 @@ test_other_item_types_are_refused(void **state)
 	const char	*t = REQ(CMD("a") ", {\"type\": \"string\", "
 	    "\"data\": \"x\"}");
 
-	refused(t, strlen(t), "document 1: a request holds command and "
-	    "token items only");
+	refused(t, strlen(t), "document 1: a request holds command, "
+	    "token and file items only");
+}
+
+static void
+test_file_item_is_read(void **state)
+{
+	struct frame_request	 req;
+	char			 err[FRAME_ERR_MAX];
+	const char		*t = REQ(CMD("upload_folder m") ", {\"type\": "
+	    "\"file\", \"data\": {\"name\": \"m\", \"format\": \"tar\", "
+	    "\"content\": \"AAAA\"}}");
+	const char		*zip = REQ(CMD("upload_folder m") ", {\"type\": "
+	    "\"file\", \"data\": {\"name\": \"m\", \"format\": \"zip\", "
+	    "\"content\": \"AAAA\"}}");
+
+	assert_int_equal(frame_request_parse(t, strlen(t), &req, err), 0);
+	assert_string_equal(req.file_name, "m");
+	assert_string_equal(req.file_content, "AAAA");
+	frame_request_free(&req);
+	refused(zip, strlen(zip), "the file item's format is not tar");
 }
 
 static void
@@ -342,6 +361,7 @@ main(void)
 		cmocka_unit_test(test_two_commands_are_refused),
 		cmocka_unit_test(test_two_tokens_are_refused),
 		cmocka_unit_test(test_other_item_types_are_refused),
+		cmocka_unit_test(test_file_item_is_read),
 		cmocka_unit_test(test_item_shape_is_checked),
 		cmocka_unit_test(test_document_shape_is_checked),
 		cmocka_unit_test(test_empty_input_is_refused),
