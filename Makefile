@@ -207,7 +207,12 @@ units: all
 	sh tests/units/check-units.sh
 	sh tests/units/check-hardening.sh
 
-check: all unit units protocol sanitize valgrind fuzz-smoke
+# The sanitizer, valgrind and fuzzing runs come one after the other, after
+# the rest: each builds its own copy and loads both cores.
+check: all unit units protocol
+	+$(MAKE) sanitize
+	+$(MAKE) valgrind
+	+$(MAKE) fuzz-smoke
 
 demo: all users
 	/usr/bin/python3 examples/demo.py
