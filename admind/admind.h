@@ -16,6 +16,7 @@
  *   audit	the tamper-evident trail of every command
  *   console	one command from netd to its answer: the steps and the wait
  *   commands	the table of commands; cmd_*: what each one does
+ *   cmd_mmar	MMAR uploads into transfer/, deploys to server and sites
  *   relay	requests queued for sites, and the sites' replies
  *   query	requests to aggd, each with its continuation and deadline
  *   status	the view: run, round, state, live sites; its JSON file
@@ -245,6 +246,8 @@ struct command_run {
 	size_t			 r_ntargets;
 	char			 r_event[AUDIT_EVENT_HEX + 1];
 	char			 r_token[TOKEN_HEX_LEN + 1]; /* a login's */
+	char			*r_file_name;	/* upload_folder's file item */
+	char			*r_file_content; /* base64 of its archive */
 	int			 r_recorded;	/* its outcome is still due */
 	struct frame_reply	 r_reply;
 	char			 r_result[AUDIT_REASON_MAX];
@@ -309,7 +312,6 @@ void	cmd_session_undo(struct command_run *);
 /* cmd_training.c */
 void	cmd_training_set_run(struct command_run *);
 void	cmd_training_delete_run(struct command_run *);
-void	cmd_training_deploy(struct command_run *);
 void	cmd_training_start(struct command_run *);
 void	cmd_training_abort(struct command_run *);
 void	cmd_training_status(struct command_run *);
@@ -317,6 +319,10 @@ void	cmd_training_shutdown(struct command_run *);
 void	cmd_training_restart(struct command_run *);
 void	cmd_training_set_timeout(struct command_run *);
 void	cmd_training_remove_client(struct command_run *);
+
+/* cmd_mmar.c */
+void	cmd_mmar_upload(struct command_run *);
+void	cmd_mmar_deploy(struct command_run *);
 
 /* cmd_validate.c */
 void	cmd_validate_run(struct command_run *);

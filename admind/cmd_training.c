@@ -101,15 +101,6 @@ cmd_training_delete_run(struct command_run *run)
 	    (json_int_t)run->r_args.number), training_run_deleted);
 }
 
-/* XXX deploy waits for MMAR packages and their validation; until then it
- * is authorized and recorded like any command, and changes nothing. */
-void
-cmd_training_deploy(struct command_run *run)
-{
-	run_fail(run, "deploy is not available yet: MMAR packages come "
-	    "later");
-}
-
 /* training_server_answer - aggd's answer to start or abort */
 static void
 training_server_answer(struct command_run *run, int status,

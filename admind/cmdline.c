@@ -308,10 +308,16 @@ cmdline_args(const struct command *c, const struct cmdline *cl,
 	case SHAPE_TARGETS:
 		return cmdline_targets(c, words, n, a, err);
 	case SHAPE_DEPLOY:
-		if (n < 2 || !cmdline_site_name(words[0]))
+		/* The MMAR's name is checked once authorized. */
+		if (n < 2)
 			return cmdline_usage(c, err);
 		a->name = words[0];
 		return cmdline_targets(c, words + 1, n - 1, a, err);
+	case SHAPE_MMAR:
+		if (cmdline_count(c, n, 1, 1, err) == -1)
+			return -1;
+		a->name = words[0];
+		return 0;
 	case SHAPE_SITE:
 		if (cmdline_count(c, n, 1, 1, err) == -1 ||
 		    cmdline_sites(words, 1, a, err) == -1)

@@ -42,6 +42,7 @@ enum cmd_shape {
 	SHAPE_SECONDS,		/* S, 1 to CMDLINE_TIMEOUT_MAX */
 	SHAPE_TARGETS,		/* server | client [SITE...] | all */
 	SHAPE_DEPLOY,		/* MMAR, then targets */
+	SHAPE_MMAR,		/* MMAR */
 	SHAPE_SITE,		/* SITE */
 	SHAPE_VALIDATE,		/* all | SITE OWNER */
 	SHAPE_SHELL		/* server|SITE [WORD...] */

@@ -6,7 +6,8 @@
  * Rights, as the contract maps them: start, abort, set_run_number,
  * delete_run_number and set_timeout need train; shutdown, restart,
  * remove_client and sys_info need operate; check_status, validate and
- * the shell-like commands need view; deploy needs deploy. A right is
+ * the shell-like commands need view; deploy needs deploy; upload_folder
+ * needs upload_mmar at the server. A right is
  * needed at every target: the server is the target of a command on the
  * server's state.
  */
@@ -32,9 +33,11 @@ const struct command commands_table[] = {
 	    AUTHZ_TRAIN, CMD_ACTS, cmd_training_set_run },
 	{ "training", "delete_run_number", "N", SHAPE_RUN, 0, 0,
 	    AUTHZ_TRAIN, CMD_ACTS, cmd_training_delete_run },
+	{ "training", "upload_folder", "MMAR", SHAPE_MMAR, 0, 0,
+	    AUTHZ_UPLOAD, CMD_ACTS, cmd_mmar_upload },
 	{ "training", "deploy", "MMAR server|client [SITE...]|all",
 	    SHAPE_DEPLOY, TARGETS_ALL, 0,
-	    AUTHZ_DEPLOY, 0, cmd_training_deploy },
+	    AUTHZ_DEPLOY, CMD_ACTS, cmd_mmar_deploy },
 	{ "training", "start", "server|client [SITE...]|all",
 	    SHAPE_TARGETS, TARGETS_ALL, 0,
 	    AUTHZ_TRAIN, CMD_ACTS, cmd_training_start },

@@ -137,6 +137,8 @@ console_free(struct command_run *run)
 		json_decref(run->r_waits[i].w_body);
 	free(run->r_waits);
 	free(run->r_targets);
+	free(run->r_file_name);
+	free(run->r_file_content);
 	cmdline_free(&run->r_cl);
 	frame_reply_free(&run->r_reply);
 	if (run->r_line != NULL)
@@ -311,6 +313,16 @@ console_prepare(struct command_run *run, struct frame_request *req,
 	    (run->r_cmd = cmdline_find(commands_table, commands_count,
 	    run->r_cl.argv[0], err)) == NULL)
 		return -1;
+	if (req->file_name != NULL) {
+		if (run->r_cmd->c_run != cmd_mmar_upload) {
+			snprintf(err, CMDLINE_ERR_MAX, "a file item comes only "
+			    "with upload_folder");
+			return -1;
+		}
+		run->r_file_name = req->file_name;
+		run->r_file_content = req->file_content;
+		req->file_name = req->file_content = NULL;
+	}
 	if (!(run->r_cmd->c_flags & CMD_LOGIN) &&
 	    console_session(run, req->token, err) == -1)
 		return -1;

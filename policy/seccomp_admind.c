@@ -50,6 +50,9 @@ const struct sandbox_rule seccomp_admind_rules[] = {
 	SANDBOX_ALLOW(unlink),		/* a half-written temporary file */
 	SANDBOX_ALLOW(mkdir),		/* transfer/, run_N/ on deploy */
 	SANDBOX_ALLOW(rmdir),		/* a deployment that failed */
+	SANDBOX_ALLOW(mkdirat),		/* an MMAR's folders, unpacked */
+	SANDBOX_ALLOW(unlinkat),	/* a refused MMAR's files removed */
+	SANDBOX_ALLOW(dup),		/* fdopendir of a folder, kept open */
 
 	/* Waiting. */
 	SANDBOX_ALLOW(epoll_wait),	/* ZeroMQ's I/O thread */
