@@ -5,11 +5,21 @@
  * changes the site only through its control; the shell-like commands are
  * common/wsfile.c's, run on the site's workspace, and sys.info's facts
  * common/sysinfo.c's, so that a site and the server answer alike.
+ * train.deploy unpacks and validates an MMAR with common/mmar.c, the
+ * same checks as the server's upload, into a staging folder of the
+ * workspace's mmar/ that becomes mmar/NAME only once it passed.
  */
+#include <sys/random.h>
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "mmar.h"
 #include "sysinfo.h"
 #include "topic.h"
 #include "wsfile.h"
@@ -33,6 +43,8 @@ static void	topic_sys_info(const struct topic_site *, const json_t *,
 		    struct topic_answer *);
 static void	topic_sys_shell(const struct topic_site *, const json_t *,
 		    struct topic_answer *);
+static void	topic_deploy(const struct topic_site *, const json_t *,
+		    struct topic_answer *);
 
 static const struct {
 	const char	*name;
@@ -45,12 +57,12 @@ static const struct {
 	{ "train.restart",	topic_restart },
 	{ "sys.info",		topic_sys_info },
 	{ "sys.shell",		topic_sys_shell },
+	{ "train.deploy",	topic_deploy },
 };
 
 /* Topics of the channel that this site has nothing to act on. */
 static const char *const topic_unhandled[] = {
-	"train.deploy", "train.set_run_number", "train.delete_run",
-	"validate",
+	"train.set_run_number", "train.delete_run", "validate",
 };
 
 void
@@ -200,6 +212,99 @@ topic_sys_shell(const struct topic_site *ts, const json_t *req,
 	wsfile_out_free(&out);
 }
 
+/* topic_mmar_name - an MMAR's name as the server checks it */
+static int
+topic_mmar_name(const char *name)
+{
+	size_t	 len = strlen(name);
+
+	return len > 0 && len <= NAME_MAX && strcmp(name, ".") != 0 &&
+	    strstr(name, "..") == NULL && strspn(name, "ABCDEFGHIJKLMNOPQRSTU"
+	    "VWXYZabcdefghijklmnopqrstuvwxyz0123456789._-") == len;
+}
+
+/* topic_install - archive into mmar/.staging-X, validated, then NAME */
+static int
+topic_install(const struct topic_site *ts, const char *name,
+    const void *archive, size_t len, char *err, size_t errlen)
+{
+	struct stat	 st;
+	unsigned char	 r[8];
+	char		 dir[PATH_MAX], staging[PATH_MAX], dest[PATH_MAX];
+	int		 byoc;
+
+	if (getrandom(r, sizeof(r), 0) != sizeof(r) ||
+	    snprintf(dir, sizeof(dir), "%s/mmar", ts->workspace) >=
+	    (int)sizeof(dir) ||
+	    snprintf(dest, sizeof(dest), "%s/%s", dir, name) >=
+	    (int)sizeof(dest) ||
+	    snprintf(staging, sizeof(staging), "%s/.staging-%02x%02x%02x%02x"
+	    "%02x%02x%02x%02x", dir, r[0], r[1], r[2], r[3], r[4], r[5], r[6],
+	    r[7]) >= (int)sizeof(staging))
+		return snprintf(err, errlen, "no staging folder name"), -1;
+	if (mkdir(dir, 0750) == -1 && (errno != EEXIST || lstat(dir,
+	    &st) == -1 || !S_ISDIR(st.st_mode)))
+		return snprintf(err, errlen, "mmar/: %s", errno == EEXIST ?
+		    "not a folder" : strerror(errno)), -1;
+	if (mmar_unpack(archive, len, staging, NULL, err, errlen) == -1)
+		return -1;
+	if (mmar_validate(staging, err, errlen, &byoc) == 0) {
+		if (lstat(dest, &st) == 0 && mmar_remove(dest) == -1)
+			snprintf(err, errlen, "the earlier mmar/%s: %s", name,
+			    strerror(errno));
+		else if (rename(staging, dest) == 0)
+			return 0;
+		else
+			snprintf(err, errlen, "mmar/%s: %s", name,
+			    strerror(errno));
+	}
+	mmar_remove(staging);
+	return -1;
+}
+
+static void
+topic_deploy(const struct topic_site *ts, const json_t *req,
+    struct topic_answer *a)
+{
+	const json_t	*name = json_object_get(req, "mmar");
+	const json_t	*b64 = json_object_get(req, "archive");
+	char		 err[MMAR_ERR_MAX];
+	void		*archive;
+	size_t		 len;
+	int		 rc;
+
+	if (!json_is_string(name) || !json_is_string(b64)) {
+		topic_refuse(a, "train.deploy wants {\"mmar\": a name, "
+		    "\"archive\": base64}");
+		return;
+	}
+	if (!topic_mmar_name(json_string_value(name))) {
+		topic_refuse(a, "not an MMAR name: letters, digits, \".\", "
+		    "\"_\" and \"-\", without \"..\"");
+		return;
+	}
+	snprintf(a->note, sizeof(a->note), "MMAR %s",
+	    json_string_value(name));
+	if (ts->no_deploy) {
+		topic_refuse(a, "this site does not accept deploys");
+		return;
+	}
+	if ((archive = mmar_unbase64(json_string_value(b64), MMAR_ARCHIVE_MAX,
+	    &len, err, sizeof(err))) == NULL) {
+		topic_refuse(a, "%s", err);
+		return;
+	}
+	rc = topic_install(ts, json_string_value(name), archive, len, err,
+	    sizeof(err));
+	free(archive);
+	if (rc == -1)
+		topic_refuse(a, "MMAR %s refused: %s", json_string_value(name),
+		    err);
+	else
+		topic_ok(a, json_pack("{s:s}", "mmar",
+		    json_string_value(name)));
+}
+
 /* topic_handler - the answer for name, or NULL */
 static topic_fn
 topic_handler(const char *name)
@@ -223,7 +328,7 @@ topic_unknown(const char *name, struct topic_answer *a)
 	    i++)
 		if (strcmp(name, topic_unhandled[i]) == 0) {
 			topic_refuse(a, "this site does not handle %s: it "
-			    "trains from its own table and keeps no MMAR, run "
+			    "trains from its own table and keeps no run "
 			    "folders or cross-site results", name);
 			return;
 		}
@@ -243,9 +348,10 @@ topic_answer(const struct topic_site *ts, const char *topic,
 		topic_unknown(topic, a);
 		return;
 	}
-	if (len > TOPIC_BODY_MAX) {
+	if (len > (answer == topic_deploy ? TOPIC_DEPLOY_MAX :
+	    TOPIC_BODY_MAX)) {
 		topic_refuse(a, "the request's body is over %d bytes",
-		    TOPIC_BODY_MAX);
+		    answer == topic_deploy ? TOPIC_DEPLOY_MAX : TOPIC_BODY_MAX);
 		return;
 	}
 	req = len == 0 ? json_object() : json_loadb(body, len,

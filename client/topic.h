@@ -3,9 +3,10 @@
  * doc/layout.md's table says: the request's JSON body in, the reply's
  * JSON body out, "_ok" or "_error". It makes no call to the server; a
  * shutdown or a restart is handed back to be done once the reply is
- * sent. train.deploy, train.set_run_number, train.delete_run and
- * validate are known and refused: this site trains from its own table
- * and keeps no MMAR, run folders or cross-site results.
+ * sent. train.deploy unpacks the MMAR into the workspace's mmar/NAME.
+ * train.set_run_number, train.delete_run and validate are known and
+ * refused: this site trains from its own table and keeps no run folders
+ * or cross-site results.
  */
 #ifndef FL_TOPIC_H
 #define FL_TOPIC_H
@@ -17,12 +18,15 @@
 #include "control.h"
 
 #define TOPIC_BODY_MAX		65536
+/* train.deploy's body: base64 of an archive of MMAR_ARCHIVE_MAX bytes. */
+#define TOPIC_DEPLOY_MAX	(48 * 1024 * 1024)
 #define TOPIC_NOTE_MAX		160
 
 struct topic_site {
 	const char	*site;
 	const char	*workspace;	/* sys.shell's root, sys.info's too */
 	int		 no_shell;	/* refuse every sys.shell */
+	int		 no_deploy;	/* refuse every train.deploy */
 	struct control	*control;
 };
 

@@ -216,9 +216,14 @@ test_unknown_topic(void **state)
 {
 	answered("train.fly", "{}", 0, "{\"error\":\"unknown topic\"}");
 	answered("", NULL, 0, "{\"error\":\"unknown topic\"}");
-	answered("train.deploy", "{}", 0, "{\"error\":\"this site does not "
-	    "handle train.deploy: it trains from its own table and keeps no "
-	    "MMAR, run folders or cross-site results\"}");
+	answered("train.delete_run", "{}", 0, "{\"error\":\"this site does "
+	    "not handle train.delete_run: it trains from its own table and "
+	    "keeps no run folders or cross-site results\"}");
+	answered("train.deploy", "{}", 0, "{\"error\":\"train.deploy wants "
+	    "{\\\"mmar\\\": a name, \\\"archive\\\": base64}\"}");
+	answered("train.deploy", "{\"mmar\": \"../x\", \"archive\": \"\"}",
+	    0, "{\"error\":\"not an MMAR name: letters, digits, \\\".\\\", "
+	    "\\\"_\\\" and \\\"-\\\", without \\\"..\\\"\"}");
 }
 
 static void
