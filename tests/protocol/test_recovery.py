@@ -43,6 +43,9 @@ KILL_ROUND = 3
 # less often, so that a round has some updates in for a while.
 POLL = (1, 1, 2)
 RUN_TIMEOUT = 120
+# Seconds a round stays open after its last flsite update when a silent
+# site holds it (Run's holder).
+HOLD_SECONDS = 2
 RECOVERY_MAX = 30	# seconds; the measured times are far below
 
 
@@ -61,17 +64,27 @@ def synthetic_table(path, rows, seed):
 
 
 class Run:
-    """Three flsite processes on one server, and a watch on its rounds."""
+    """Three flsite processes on one server, and a watch on its rounds.
 
-    def __init__(self, srv, tmp_path):
+    With holder (a site's name), that site registers first and never
+    sends an update: with wait_after_min_clients set, each round then
+    stays open for that long after the three updates are in. Three sites
+    alone can fall into step, each asking again right after its update
+    and finding the next round open, so that rounds close within
+    milliseconds and none is seen under way."""
+
+    def __init__(self, srv, tmp_path, holder=None):
         self.srv = srv
         self.tmp = str(tmp_path)
+        self.holder = srv.site(holder) if holder else None
         self.procs = {}
         self.samples = []		# (time, status round, provenance max)
         self.watching = True
         self.watcher = threading.Thread(target=self._watch, daemon=True)
 
     def start(self):
+        if self.holder is not None:
+            self.holder.register()
         for i, name in enumerate(SITES):
             table = synthetic_table(os.path.join(self.tmp, name + ".csv"),
                                     ROWS[i], seed=100 + i)
@@ -104,11 +117,13 @@ class Run:
     def mid_round(self):
         """Wait until round KILL_ROUND or later is under way with some,
         not all, updates in (as status.json says); returns its number."""
+        expected = len(SITES) + (self.holder is not None)
+
         def probe():
             s = self.srv.status()
             if s and s["state"] == "training" and \
                     s["round"] >= KILL_ROUND and \
-                    0 < len(s["round_sites"]) < len(SITES):
+                    0 < len(s["round_sites"]) < expected:
                 return s["round"]
             return None
         return wait_for("a round under way with some updates in", probe,
@@ -139,6 +154,11 @@ class Run:
                 proc.wait()
             log.close()
         self.watching = False
+        if self.holder is not None:
+            try:
+                self.holder.quit()
+            except grpc.RpcError:
+                pass
 
 
 def sha256_file(path):
@@ -302,13 +322,15 @@ def test_admind_killed_mid_round(server, tmp_path):
     """admind dies mid-round: training does not notice; the restarted
     admind answers the console again, its status view comes back at the
     round where training is, and the audit trail keeps every record it
-    had (when admind keeps one: admind/audit.c)."""
+    had (when admind keeps one: admind/audit.c). A fourth site that
+    never sends an update holds each round open HOLD_SECONDS after the
+    three updates, so that admind dies with a round under way."""
     srv = server(min_num_clients=3, num_rounds=NUM_ROUNDS,
-                 wait_after_min_clients=1,
+                 wait_after_min_clients=HOLD_SECONDS,
                  model={"w": np.zeros(FEATURES, np.float32),
                         "b": np.zeros(1, np.float32)})
     auditing = os.path.exists(os.path.join(REPO, "admind", "audit.c"))
-    run = Run(srv, tmp_path)
+    run = Run(srv, tmp_path, holder=PROBE_SITE)
     try:
         run.start()
         if auditing:
