@@ -81,7 +81,7 @@ aggd_signal(int sig)
 }
 
 /* aggd_signals - SIGTERM and SIGINT stop the loop; no SA_RESTART, so
- * zmq_poll returns at once */
+ * zmq_poll returns at once; SIGPIPE and SIGXFSZ are ignored */
 static void
 aggd_signals(void)
 {
@@ -94,6 +94,9 @@ aggd_signals(void)
 	    sigaction(SIGINT, &sa, NULL) == -1)
 		fatal("sigaction");
 	signal(SIGPIPE, SIG_IGN);
+	/* Past RLIMIT_FSIZE, a write then fails with EFBIG, which a save
+	 * handles as it does a full disk, instead of killing aggd. */
+	signal(SIGXFSZ, SIG_IGN);
 }
 
 /* aggd_startup - WORKSPACE/startup/name into buf */
