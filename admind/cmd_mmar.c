@@ -8,12 +8,16 @@
  * replaced: a deploy may be reading it, and an operator who means to
  * replace it removes it first (or uploads under another name).
  *
- * A deploy validates the MMAR again (transfer/ is fladmind's, but a
- * file may have changed since), checks every target before anything
- * is sent or written, then copies it into the current run's mmar/ and
- * hands aggd its configuration, and sends it to the sites packed as at
- * upload. The copy is made by packing and unpacking again, so that it
- * passes the same checks as the upload did.
+ * A deploy validates the MMAR again (a file may have changed since),
+ * checks every target before anything is sent or written, then copies
+ * it into transfer/.deployed/run_N/NAME (N the current run) and hands
+ * aggd that copy's configuration, and sends it to the sites packed as
+ * at upload. The copy stays as deployed whatever becomes of the upload;
+ * it is in admind's part of the workspace because run_N/ is aggd's,
+ * which admind may not write (doc/layout.md). It is made by packing and
+ * unpacking again, so that it passes the same checks as the upload did.
+ * An MMAR's name never starts with ".": .deployed and the staging
+ * folders cannot be named.
  */
 #include <sys/random.h>
 #include <sys/stat.h>
@@ -30,6 +34,7 @@
 #include "status.h"
 
 #define MMAR_TRANSFER		"transfer"
+#define MMAR_DEPLOYED		"transfer/.deployed"
 #define MMAR_NAME_CHARS		"ABCDEFGHIJKLMNOPQRSTUVWXYZ" \
 	"abcdefghijklmnopqrstuvwxyz0123456789._-"
 #define MMAR_SERVER_CONFIG	"config/config_fed_server.json"
@@ -42,13 +47,13 @@ mmar_name_ok(struct command_run *run, const char *name)
 {
 	size_t	 len = strlen(name);
 
-	if (len > 0 && len <= NAME_MAX && strcmp(name, ".") != 0 &&
+	if (len > 0 && len <= NAME_MAX && name[0] != '.' &&
 	    strstr(name, "..") == NULL &&
 	    strspn(name, MMAR_NAME_CHARS) == len)
 		return 1;
 	run_fail(run, "%s: %.64s is not an MMAR name: letters, digits, "
-	    "\".\", \"_\" and \"-\", without \"..\"", run->r_cmd->c_name,
-	    name);
+	    "\".\", \"_\" and \"-\", not starting with \".\", without "
+	    "\"..\"", run->r_cmd->c_name, name);
 	return 0;
 }
 
@@ -203,7 +208,7 @@ mmar_server_done(struct command_run *run, int status, const char *message,
 	    run->r_args.name);
 }
 
-/* mmar_server_copy - transfer/NAME into run_N/mmar/NAME, packed again */
+/* mmar_server_copy - transfer/NAME into .deployed/run_N/NAME, packed */
 static int
 mmar_server_copy(struct command_run *run, long long n, char *err,
     size_t errlen)
@@ -215,15 +220,18 @@ mmar_server_copy(struct command_run *run, long long n, char *err,
 
 	snprintf(runs, sizeof(runs), "run_%lld", n);
 	if (mmar_path(run, src, MMAR_TRANSFER, run->r_args.name) ==
-	    -1 || mmar_path(run, dir, runs, NULL) == -1) {
+	    -1 || mmar_path(run, dir, MMAR_DEPLOYED, NULL) == -1) {
 		snprintf(err, errlen, "workspace path too long");
 		return -1;
 	}
 	if (mmar_mkdir(dir) == -1) {
-		snprintf(err, errlen, "%s: %s", runs, strerror(errno));
+		snprintf(err, errlen, "%s: %s", MMAR_DEPLOYED, strerror(errno));
 		return -1;
 	}
-	strncat(dir, "/mmar", sizeof(dir) - strlen(dir) - 1);
+	if (mmar_path(run, dir, MMAR_DEPLOYED, runs) == -1) {
+		snprintf(err, errlen, "workspace path too long");
+		return -1;
+	}
 	if (mmar_pack(src, MMAR_ARCHIVE_MAX, &archive, &len, err, errlen) ==
 	    -1)
 		return -1;
@@ -262,8 +270,8 @@ mmar_server_status(struct command_run *run, int status, const char *message,
 		    run->r_args.name, err);
 		return;
 	}
-	snprintf(config, sizeof(config), "run_%lld/mmar/%s/%s", n,
-	    run->r_args.name, MMAR_SERVER_CONFIG);
+	snprintf(config, sizeof(config), "%s/run_%lld/%s/%s", MMAR_DEPLOYED,
+	    n, run->r_args.name, MMAR_SERVER_CONFIG);
 	run_ask(run, FLIPC__KIND__DEPLOY_CONFIG, json_pack("{s:s}", "config",
 	    config), mmar_server_done);
 }

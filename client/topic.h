@@ -26,7 +26,6 @@ struct topic_site {
 	const char	*site;
 	const char	*workspace;	/* sys.shell's root, sys.info's too */
 	int		 no_shell;	/* refuse every sys.shell */
-	int		 no_deploy;	/* refuse every train.deploy */
 	struct control	*control;
 };
 

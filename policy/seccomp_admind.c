@@ -53,6 +53,7 @@ const struct sandbox_rule seccomp_admind_rules[] = {
 	SANDBOX_ALLOW(mkdirat),		/* an MMAR's folders, unpacked */
 	SANDBOX_ALLOW(unlinkat),	/* a refused MMAR's files removed */
 	SANDBOX_ALLOW(dup),		/* fdopendir of a folder, kept open */
+	SANDBOX_ALLOW(readlink),	/* realpath: an MMAR config's folder */
 
 	/* Waiting. */
 	SANDBOX_ALLOW(epoll_wait),	/* ZeroMQ's I/O thread */

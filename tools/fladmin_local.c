@@ -192,7 +192,7 @@ local_folder_name(const char *dir, char name[NAME_MAX + 1])
 		return -1;
 	snprintf(name, NAME_MAX + 1, "%s", basename(copy));
 	len = strlen(name);
-	if (len == 0 || strcmp(name, ".") == 0 || strstr(name, "..") != NULL ||
+	if (len == 0 || name[0] == '.' || strstr(name, "..") != NULL ||
 	    strspn(name, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 	    "0123456789._-") != len)
 		return -1;
@@ -231,7 +231,7 @@ local_upload(struct fladmin_session *s, int argc, char **argv)
 	}
 	if (local_folder_name(argv[1], name) == -1) {
 		fprintf(stderr, "upload_folder: the folder's name must be of "
-		    "[A-Za-z0-9._-], without \"..\"\n");
+		    "[A-Za-z0-9._-], not start with \".\", without \"..\"\n");
 		return LOCAL_FAILED;
 	}
 	if (mmar_pack(argv[1], MMAR_ARCHIVE_MAX, &archive, &len, err,

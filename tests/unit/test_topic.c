@@ -223,7 +223,7 @@ test_unknown_topic(void **state)
 	    "{\\\"mmar\\\": a name, \\\"archive\\\": base64}\"}");
 	answered("train.deploy", "{\"mmar\": \"../x\", \"archive\": \"\"}",
 	    0, "{\"error\":\"not an MMAR name: letters, digits, \\\".\\\", "
-	    "\\\"_\\\" and \\\"-\\\", without \\\"..\\\"\"}");
+	    "\\\"_\\\" and \\\"-\\\", not starting with \\\".\\\", without \\\"..\\\"\"}");
 }
 
 static void
