@@ -123,6 +123,7 @@ set_timeout 3                   Y N N Y N
 deploy mmar server              Y N N Y N
 deploy mmar client site-1       Y N N Y Y
 deploy mmar client site-2       Y N N Y N
+upload_folder mmar              Y N N Y N
 shutdown server                 Y Y N N N
 shutdown client site-1          Y Y Y N N
 shutdown client site-2          Y Y N N N
@@ -183,7 +184,7 @@ def test_authorization_matrix(server):
                     command, role, "allowed" if allowed[role] else
                     "denied", answer))
     assert not wrong, "\n".join(wrong)
-    assert len(matrix_rows()) * len(ROLES) == 230
+    assert len(matrix_rows()) * len(ROLES) == 235
 
 
 def test_commands_lists_what_the_role_may_run(server):
@@ -200,7 +201,7 @@ def test_commands_lists_what_the_role_may_run(server):
     assert "shutdown" in lead_it and "start" not in lead_it
     assert "start" in site_r and "shutdown" not in site_r
     assert {"_login", "_logout", "taskname", "check_status"} <= site_r
-    assert len(names("super")) == 23
+    assert len(names("super")) == 24
 
 
 def test_answers_of_the_server_commands(server):
@@ -218,7 +219,7 @@ def test_answers_of_the_server_commands(server):
     assert admin.run("set_timeout 51").errors == [
         "set_timeout: 51 is not a number of seconds from 1 to 50"]
     assert admin.run("deploy mmar all").errors == [
-        "deploy is not available yet: MMAR packages come later"]
+        "deploy: no MMAR mmar in transfer/: upload it first"]
     assert admin.run("training.taskname").errors == [
         "unknown command training.taskname: _commands lists the commands "
         "you may run"]
@@ -429,8 +430,8 @@ def test_malformed_requests_are_refused(server):
         (b"not json\x03", "document 1 is not JSON"),
         (json.dumps(two).encode() + b"\x03", "a request holds one command "
          "item"),
-        (json.dumps(other).encode() + b"\x03", "a request holds command "
-         "and token items only"),
+        (json.dumps(other).encode() + b"\x03", "a request holds command, "
+         "token and file items only"),
         (deep + b"\x03", "document 1 is nested deeper than 8 levels"),
         (b"\xff\xfe\x03", "document 1 is not UTF-8 text"),
     ]
