@@ -29,6 +29,7 @@
 #include <string.h>
 
 #include "admind.h"
+#include "digest.h"
 #include "log.h"
 #include "mmar.h"
 #include "status.h"
@@ -149,6 +150,7 @@ cmd_mmar_upload(struct command_run *run)
 {
 	const char	*name = run->r_args.name;
 	char		 dir[PATH_MAX], err[MMAR_ERR_MAX];
+	char		 sum[DIGEST_HEX_LEN + 1];
 	void		*archive;
 	size_t		 len;
 	int		 byoc = 0, rc;
@@ -170,6 +172,8 @@ cmd_mmar_upload(struct command_run *run)
 		run_fail(run, "upload_folder %s refused: %s", name, err);
 		return;
 	}
+	/* The record names the bytes that came, accepted or not. */
+	digest_sha256_hex(archive, len, sum);
 	if (mmar_path(run, dir, MMAR_TRANSFER, NULL) == -1)
 		snprintf(err, sizeof(err), "workspace path too long"), rc = -1;
 	else
@@ -178,13 +182,17 @@ cmd_mmar_upload(struct command_run *run)
 	free(archive);
 	if (rc == -1) {
 		run_fail(run, "upload_folder %s refused: %s", name, err);
+		log_info("%s: upload of MMAR %s (archive sha256 %s) refused: %s",
+		    run->r_user, name, sum, err);
 		return;
 	}
 	frame_success(&run->r_reply, byoc ? "MMAR uploaded to transfer/: it "
 	    "holds site code (custom/), deployed only where allow_byoc holds" :
 	    "MMAR uploaded to transfer/");
-	run_result(run, "%s uploaded%s", name, byoc ? " (byoc)" : "");
-	log_info("%s uploaded MMAR %s", run->r_user, name);
+	run_result(run, "%s uploaded%s, archive sha256 %s", name, byoc ?
+	    " (byoc)" : "", sum);
+	log_info("%s uploaded MMAR %s, archive sha256 %s", run->r_user, name,
+	    sum);
 }
 
 /* mmar_server_done - what aggd said of the deployed configuration */
