@@ -182,8 +182,8 @@ cmd_mmar_upload(struct command_run *run)
 	free(archive);
 	if (rc == -1) {
 		run_fail(run, "upload_folder %s refused: %s", name, err);
-		log_info("%s: upload of MMAR %s (archive sha256 %s) refused: %s",
-		    run->r_user, name, sum, err);
+		log_info("%s: upload of MMAR %s (archive sha256 %s) refused: "
+		    "%s", run->r_user, name, sum, err);
 		return;
 	}
 	frame_success(&run->r_reply, byoc ? "MMAR uploaded to transfer/: it "
