@@ -258,6 +258,17 @@ def test_names_and_numbers_are_checked(server, tmp_path):
     assert transfer(srv) == []
     assert not os.path.exists(os.path.join(srv.ws, "x"))
 
+    # fladmin refuses a link itself: nothing is sent.
+    linked = write_mmar(str(tmp_path), "linked")
+    os.symlink("/etc/passwd", os.path.join(linked, "config", "passwd"))
+    kit = os.path.join(srv.project.folder, ADMIN, "startup")
+    done = subprocess.run([FLADMIN, "-k", kit, "-c", "upload_folder " +
+                           linked], capture_output=True, text=True,
+                          timeout=60)
+    assert done.returncode == 1
+    assert "config/passwd: a symbolic link" in done.stderr
+    assert transfer(srv) == []
+
 
 def test_configuration_with_a_wrong_type_names_the_key(server, tmp_path):
     srv = server()
