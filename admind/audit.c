@@ -458,7 +458,7 @@ audit_sign(struct audit *a, const unsigned char *chain, size_t len,
 	EVP_MD_CTX_free(ctx);
 	if (!ok)
 		return -1;
-	audit_verify_hex(sig, siglen, sig_hex);
+	digest_hex(sig, siglen, sig_hex);
 	return 0;
 }
 
@@ -474,7 +474,7 @@ audit_ready(struct audit *a, char *err, size_t size)
 	char		 fp[AUDIT_CHAIN_HEX + 1];
 
 	memset(chain, 0xa5, sizeof(chain));
-	audit_verify_hex(chain, sizeof(chain), chain_hex);
+	digest_hex(chain, sizeof(chain), chain_hex);
 	if (audit_sign(a, chain, sizeof(chain), sig) == -1 ||
 	    !audit_verify_sig(a->au_key, chain_hex, sig) ||
 	    audit_verify_fingerprint(a->au_key, fp) == -1) {
@@ -568,7 +568,7 @@ audit_seal(struct audit *a, json_t *record, char chain[AUDIT_CHAIN_HEX + 1])
 	free(body);
 	if (!ok || audit_sign(a, md, mdlen, sig) == -1)
 		return NULL;
-	audit_verify_hex(md, mdlen, chain);
+	digest_hex(md, mdlen, chain);
 	if (json_object_set_new(record, "chain", json_string(chain)) == -1 ||
 	    json_object_set_new(record, "sig", json_string(sig)) == -1)
 		return NULL;
@@ -651,7 +651,7 @@ audit_event(const struct audit_entry *e, char event[AUDIT_EVENT_HEX + 1])
 {
 	if (e->ae_event_id == NULL || e->ae_event_id[0] == '\0')
 		return audit_new_event_id(event);
-	if (!audit_verify_is_hex(e->ae_event_id, AUDIT_EVENT_HEX))
+	if (!digest_is_hex(e->ae_event_id, AUDIT_EVENT_HEX))
 		return -1;
 	memcpy(event, e->ae_event_id, AUDIT_EVENT_HEX + 1);
 	return 0;

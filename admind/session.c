@@ -24,6 +24,7 @@
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
+#include "digest.h"
 #include "log.h"
 #include "session.h"
 
@@ -78,28 +79,6 @@ sessions_free(struct sessions *s)
 	memset(s, 0, sizeof(*s));
 }
 
-/* session_hex - lowercase hex of len bytes, NUL-terminated */
-static void
-session_hex(const unsigned char *bytes, size_t len, char *out)
-{
-	static const char	 digits[] = "0123456789abcdef";
-	size_t			 i;
-
-	for (i = 0; i < len; i++) {
-		out[2 * i] = digits[bytes[i] >> 4];
-		out[2 * i + 1] = digits[bytes[i] & 0xf];
-	}
-	out[2 * len] = '\0';
-}
-
-/* session_is_hex - exactly len lowercase hex digits */
-static int
-session_is_hex(const char *text, size_t len)
-{
-	return strlen(text) == len &&
-	    strspn(text, "0123456789abcdef") == len;
-}
-
 int
 session_password_matches(const char *hash, const char *password)
 {
@@ -107,14 +86,14 @@ session_password_matches(const char *hash, const char *password)
 	char		 hex[2 * SESSION_KEY_LEN + 1];
 	int		 ok;
 
-	if (!session_is_hex(hash, SESSION_HASH_HEX))
+	if (!digest_is_hex(hash, SESSION_HASH_HEX))
 		return 0;
 	/* Clara's hashes use the salt's hex characters as the salt. */
 	if (PKCS5_PBKDF2_HMAC(password, (int)strlen(password),
 	    (const unsigned char *)hash, SESSION_SALT_HEX,
 	    SESSION_ITERATIONS, EVP_sha512(), sizeof(key), key) != 1)
 		return 0;
-	session_hex(key, sizeof(key), hex);
+	digest_hex(key, sizeof(key), hex);
 	ok = CRYPTO_memcmp(hex, hash + SESSION_SALT_HEX,
 	    2 * SESSION_KEY_LEN) == 0;
 	explicit_bzero(key, sizeof(key));
@@ -129,12 +108,12 @@ session_password_hash(const char *password, char out[SESSION_HASH_HEX + 1])
 
 	if (RAND_bytes(salt, sizeof(salt)) != 1)
 		return -1;
-	session_hex(salt, sizeof(salt), out);
+	digest_hex(salt, sizeof(salt), out);
 	if (PKCS5_PBKDF2_HMAC(password, (int)strlen(password),
 	    (const unsigned char *)out, SESSION_SALT_HEX,
 	    SESSION_ITERATIONS, EVP_sha512(), sizeof(key), key) != 1)
 		return -1;
-	session_hex(key, sizeof(key), out + SESSION_SALT_HEX);
+	digest_hex(key, sizeof(key), out + SESSION_SALT_HEX);
 	explicit_bzero(key, sizeof(key));
 	return 0;
 }
@@ -196,7 +175,7 @@ session_users(const char *path, char err[SESSION_ERR_MAX])
 		return NULL;
 	}
 	json_object_foreach(users, user, hash)
-		if (!json_is_string(hash) || !session_is_hex(
+		if (!json_is_string(hash) || !digest_is_hex(
 		    json_string_value(hash), SESSION_HASH_HEX)) {
 			session_fail(err, "the users file's entry for %.64s is "
 			    "not a salt and PBKDF2 hash in lowercase hex",

@@ -23,6 +23,7 @@
 #include <openssl/x509.h>
 
 #include "audit_verify.h"
+#include "digest.h"
 
 const char audit_verify_genesis[AUDIT_CHAIN_HEX + 1] =
     "0000000000000000000000000000000000000000000000000000000000000000";
@@ -90,25 +91,6 @@ struct audit_walk {
 	struct audit_verdict	*v;
 	long long		 line;
 };
-
-void
-audit_verify_hex(const unsigned char *bin, size_t len, char *out)
-{
-	static const char	 hex[] = "0123456789abcdef";
-	size_t			 i;
-
-	for (i = 0; i < len; i++) {
-		out[2 * i] = hex[bin[i] >> 4];
-		out[2 * i + 1] = hex[bin[i] & 0xf];
-	}
-	out[2 * len] = '\0';
-}
-
-int
-audit_verify_is_hex(const char *s, size_t len)
-{
-	return strlen(s) == len && strspn(s, "0123456789abcdef") == len;
-}
 
 static void
 audit_verify_unhex(const char *s, unsigned char *out, size_t len)
@@ -228,7 +210,7 @@ audit_verify_value(enum audit_field_type type, const json_t *value)
 		return 0;
 	switch (type) {
 	case AUDIT_F_EVENT:
-		return audit_verify_is_hex(s, AUDIT_EVENT_HEX);
+		return digest_is_hex(s, AUDIT_EVENT_HEX);
 	case AUDIT_F_TIME:
 		return audit_verify_time(s);
 	case AUDIT_F_DECISION:
@@ -237,9 +219,9 @@ audit_verify_value(enum audit_field_type type, const json_t *value)
 		return strcmp(s, "ok") == 0 || strcmp(s, "error") == 0 ||
 		    strcmp(s, "pending") == 0;
 	case AUDIT_F_CHAIN:
-		return audit_verify_is_hex(s, AUDIT_CHAIN_HEX);
+		return digest_is_hex(s, AUDIT_CHAIN_HEX);
 	case AUDIT_F_SIG:
-		return audit_verify_is_hex(s, AUDIT_SIG_HEX);
+		return digest_is_hex(s, AUDIT_SIG_HEX);
 	default:
 		return 1;
 	}
@@ -340,8 +322,8 @@ audit_verify_sig(EVP_PKEY *key, const char *chain_hex, const char *sig_hex)
 	EVP_MD_CTX	*ctx;
 	int		 ok;
 
-	if (!audit_verify_is_hex(chain_hex, AUDIT_CHAIN_HEX) ||
-	    !audit_verify_is_hex(sig_hex, AUDIT_SIG_HEX))
+	if (!digest_is_hex(chain_hex, AUDIT_CHAIN_HEX) ||
+	    !digest_is_hex(sig_hex, AUDIT_SIG_HEX))
 		return 0;
 	audit_verify_unhex(chain_hex, chain, sizeof(chain));
 	audit_verify_unhex(sig_hex, sig, sizeof(sig));
@@ -380,7 +362,7 @@ audit_verify_content(struct audit_walk *w, const json_t *record,
 		    "SHA-256 failed inside OpenSSL");
 		return -1;
 	}
-	audit_verify_hex(md, mdlen, digest);
+	digest_hex(md, mdlen, digest);
 	if (strcmp(digest, chain) != 0) {
 		audit_verify_fail(w, AUDIT_EDITED, seq, w->line, "edited: its "
 		    "content does not match its chain value");
@@ -656,7 +638,7 @@ audit_verify_fingerprint(EVP_PKEY *key, char out[AUDIT_CHAIN_HEX + 1])
 	OPENSSL_free(der);
 	if (!ok)
 		return -1;
-	audit_verify_hex(md, mdlen, out);
+	digest_hex(md, mdlen, out);
 	return 0;
 }
 
@@ -672,7 +654,7 @@ audit_verify_parse_head(const char *s, struct audit_head *head)
 	errno = 0;
 	seq = strtoll(s, &end, 10);
 	if (errno != 0 || end != colon || seq < 0 || s[0] == '-' ||
-	    s[0] == '+' || !audit_verify_is_hex(colon + 1, AUDIT_CHAIN_HEX))
+	    s[0] == '+' || !digest_is_hex(colon + 1, AUDIT_CHAIN_HEX))
 		return -1;
 	if (seq == 0 && strcmp(colon + 1, audit_verify_genesis) != 0)
 		return -1;

@@ -88,9 +88,4 @@ int	 audit_verify_fingerprint(EVP_PKEY *key,
 /* "SEQ:CHAIN" as the log line "audit: seq SEQ chain CHAIN" gives them. */
 int	 audit_verify_parse_head(const char *, struct audit_head *);
 
-/* Lowercase hex of len bytes into out (2 * len + 1 bytes). */
-void	 audit_verify_hex(const unsigned char *, size_t len, char *out);
-/* Whether s is exactly len lowercase hex digits. */
-int	 audit_verify_is_hex(const char *s, size_t len);
-
 #endif

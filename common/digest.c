@@ -19,7 +19,7 @@
 
 #define DIGEST_TOKEN_BYTES	(TOKEN_HEX_LEN / 2)
 
-static void
+void
 digest_hex(const unsigned char *bin, size_t len, char *out)
 {
 	static const char	 hex[] = "0123456789abcdef";
@@ -30,6 +30,12 @@ digest_hex(const unsigned char *bin, size_t len, char *out)
 		out[2 * i + 1] = hex[bin[i] & 0xf];
 	}
 	out[2 * len] = '\0';
+}
+
+int
+digest_is_hex(const char *s, size_t len)
+{
+	return strlen(s) == len && strspn(s, "0123456789abcdef") == len;
 }
 
 void
