@@ -22,6 +22,7 @@
 #include <jansson.h>
 
 #include "admind.h"
+#include "atomicfile.h"
 #include "log.h"
 
 /* 9999-12-31T23:59:59Z: later times are not times aggd could send. */
@@ -678,43 +679,6 @@ status_json(const struct status *st)
 	return line;
 }
 
-static int
-status_write_all(int fd, const char *text, size_t len)
-{
-	ssize_t	 n;
-
-	while (len > 0) {
-		if ((n = write(fd, text, len)) == -1) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		text += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
-/* status_sync_dir - make the rename itself survive a crash */
-static void
-status_sync_dir(const char *path)
-{
-	char	 dir[PATH_MAX], *slash;
-	int	 fd;
-
-	if (strlen(path) >= sizeof(dir))
-		return;
-	strcpy(dir, path);
-	if ((slash = strrchr(dir, '/')) == NULL)
-		strcpy(dir, ".");
-	else
-		*slash = '\0';
-	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
-		return;
-	(void)fsync(fd);
-	close(fd);
-}
-
 /*
  * status_write - one admind per workspace writes this file, so a fixed
  * temporary name beside it is enough, and no stale ones pile up.
@@ -739,7 +703,8 @@ status_write(const struct status *st, const char *path)
 		free(text);
 		return -1;
 	}
-	if (status_write_all(fd, text, strlen(text)) == -1 || fsync(fd) == -1) {
+	if (atomicfile_write_all(fd, text, strlen(text)) == -1 ||
+	    fsync(fd) == -1) {
 		saved = errno;
 		close(fd);
 		goto fail;
@@ -749,7 +714,7 @@ status_write(const struct status *st, const char *path)
 		goto fail;
 	}
 	free(text);
-	status_sync_dir(path);
+	(void)atomicfile_sync_dir(path);
 	return 0;
 
 fail:

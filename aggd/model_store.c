@@ -29,6 +29,7 @@
 #include <openssl/evp.h>
 
 #include "aggd.h"
+#include "atomicfile.h"
 #include "log.h"
 #include "npz.h"
 
@@ -109,86 +110,40 @@ model_store_dirs(const struct model_store *store, int64_t run)
 	return 0;
 }
 
-/* model_store_fsync_dir - make a rename in path's folder durable */
-static int
-model_store_fsync_dir(const char *path)
-{
-	char	 dir[PATH_MAX], *slash;
-	int	 fd, rv;
-
-	snprintf(dir, sizeof(dir), "%s", path);
-	if ((slash = strrchr(dir, '/')) == NULL)
-		snprintf(dir, sizeof(dir), ".");
-	else
-		*slash = '\0';
-	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
-		return -1;
-	rv = fsync(fd);
-	close(fd);
-	return rv;
-}
-
-/* model_store_write_all - all of buf to fd */
-static int
-model_store_write_all(int fd, const char *buf, size_t len)
-{
-	ssize_t	 n;
-
-	while (len > 0) {
-		if ((n = write(fd, buf, len)) == -1) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		buf += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 /* model_store_write_json - doc to path: temporary, fsync, rename */
 int
 model_store_write_json(const char *path, const json_t *doc)
 {
-	char	 tmp[PATH_MAX], *text;
-	int	 fd, rv;
+	char	*text, *line;
+	size_t	 len;
+	int	 rv;
 
 	if ((text = json_dumps(doc, JSON_INDENT(2) | JSON_SORT_KEYS)) ==
 	    NULL) {
 		log_warnx("%s: cannot encode JSON", path);
 		return -1;
 	}
-	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.XXXXXX", path) >=
-	    sizeof(tmp) || (fd = mkstemp(tmp)) == -1) {
-		log_warn("temporary file for %s", path);
+	len = strlen(text);
+	if ((line = realloc(text, len + 2)) == NULL) {
+		log_warn("%s", path);
 		free(text);
 		return -1;
 	}
-	rv = model_store_write_all(fd, text, strlen(text));
-	if (rv == 0)
-		rv = model_store_write_all(fd, "\n", 1);
-	if (rv == 0)
-		rv = fsync(fd);
-	if (close(fd) == -1)
-		rv = -1;
+	text = line;
+	memcpy(text + len, "\n", 2);
+	rv = atomicfile_replace(path, text, len + 1);
 	free(text);
-	if (rv == -1 || rename(tmp, path) == -1) {
+	if (rv == -1)
 		log_warn("write %s", path);
-		unlink(tmp);
-		return -1;
-	}
-	if (model_store_fsync_dir(path) == -1)
-		log_warn("fsync the folder of %s", path);
-	return 0;
+	return rv;
 }
 
 /* model_store_file_sha256 - the SHA-256 of a file, read in pieces */
 static int
 model_store_file_sha256(const char *path, char out[DIGEST_HEX_LEN + 1])
 {
-	static const char	 hex[] = "0123456789abcdef";
 	unsigned char		 buf[65536], md[EVP_MAX_MD_SIZE];
-	unsigned int		 mdlen = 0, i;
+	unsigned int		 mdlen = 0;
 	EVP_MD_CTX		*ctx;
 	ssize_t			 n;
 	int			 fd, rv = -1;
@@ -210,11 +165,7 @@ model_store_file_sha256(const char *path, char out[DIGEST_HEX_LEN + 1])
 	if (EVP_DigestFinal_ex(ctx, md, &mdlen) != 1 || mdlen * 2 !=
 	    DIGEST_HEX_LEN)
 		goto done;
-	for (i = 0; i < mdlen; i++) {
-		out[2 * i] = hex[md[i] >> 4];
-		out[2 * i + 1] = hex[md[i] & 0xf];
-	}
-	out[DIGEST_HEX_LEN] = '\0';
+	digest_hex(md, mdlen, out);
 	rv = 0;
 done:
 	EVP_MD_CTX_free(ctx);

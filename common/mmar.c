@@ -25,6 +25,7 @@
 #include <archive.h>
 #include <archive_entry.h>
 
+#include "atomicfile.h"
 #include "mmar.h"
 
 #define MMAR_BLOCK		(64 * 1024)
@@ -254,24 +255,6 @@ mmar_count(struct mmar_unpack *mu, uint64_t *file, size_t n)
 	return 0;
 }
 
-/* mmar_write - all of buf to fd */
-static int
-mmar_write(int fd, const char *buf, size_t len)
-{
-	ssize_t	 n;
-
-	while (len > 0) {
-		if ((n = write(fd, buf, len)) == -1) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		buf += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 /* mmar_data - the entry's data into fd, counted as it comes */
 static int
 mmar_data(struct mmar_unpack *mu, int fd)
@@ -286,7 +269,7 @@ mmar_data(struct mmar_unpack *mu, int fd)
 			    mu->mu_name, archive_error_string(mu->mu_ar));
 		if (mmar_count(mu, &file, (size_t)n) == -1)
 			return -1;
-		if (mmar_write(fd, mu->mu_buf, (size_t)n) == -1)
+		if (atomicfile_write_all(fd, mu->mu_buf, (size_t)n) == -1)
 			return mmar_fail(mu, "archive entry %s: %s",
 			    mu->mu_name, strerror(errno));
 	}

@@ -13,7 +13,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <libgen.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,6 +24,7 @@
 #include <archive_entry.h>
 
 #include "npy.h"
+#include "atomicfile.h"
 #include "npz.h"
 
 #define NPZ_SUFFIX		".npy"
@@ -319,19 +319,10 @@ npz_write_fd(int fd, const struct model *m, char *err)
 static int
 npz_sync_dir(const char *path, char *err)
 {
-	char	*copy, *dir;
-	int	 fd, rc = 0;
-
-	if ((copy = strdup(path)) == NULL)
-		return npz_fail(err, "%s: out of memory", path);
-	dir = dirname(copy);
-	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1 ||
-	    fsync(fd) == -1)
-		rc = npz_fail(err, "%s: fsync: %s", dir, strerror(errno));
-	if (fd != -1)
-		close(fd);
-	free(copy);
-	return rc;
+	if (atomicfile_sync_dir(path) == -1)
+		return npz_fail(err, "%s: fsync of its folder: %s", path,
+		    strerror(errno));
+	return 0;
 }
 
 int
