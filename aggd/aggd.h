@@ -136,10 +136,12 @@ void	fedavg_reset(struct fedavg *, const struct model *global);
 void	fedavg_free(struct fedavg *);
 double	fedavg_weight(const struct train_config *, const char *site,
 	    int64_t n_iter, int *warned, double *aggregation_weight);
-void	fedavg_add(struct fedavg *, const struct model *global,
-	    const struct update *, double weight);
+int	fedavg_add(struct fedavg *, const struct model *global,
+	    const struct update *, double weight, const char *site,
+	    char *err, size_t len);
 int	fedavg_finalize(const struct fedavg *, const struct model *global,
 	    enum contrib_type, struct model *out);
+int	fedavg_finite(const struct model *, size_t *tensor, size_t *element);
 
 /* model_cache.c */
 
@@ -299,8 +301,9 @@ enum fl_status	 round_fetch(struct round *, struct site *, size_t max_len,
 		    struct model_buf **, char *msg, size_t len);
 enum fl_status	 round_may_contribute(struct round *, struct site *,
 		    const Fedlearn__MetaData *, char *msg, size_t len);
-int		 round_contribute(struct round *, struct site *,
-		    const struct update *, const char *sha256, double now);
+enum fl_status	 round_contribute(struct round *, struct site *,
+		    const struct update *, const char *sha256, double now,
+		    char *msg, size_t len);
 void		 round_tick(struct round *, double now);
 int		 round_stuck(const struct round *, char *msg, size_t len);
 int		 round_note(const struct round *, char *msg, size_t len);
@@ -322,7 +325,8 @@ enum fl_status	 robin_may_fetch(const struct round *, const struct site *,
 		    char *msg, size_t len);
 enum fl_status	 robin_may_contribute(const struct round *,
 		    const struct site *, char *msg, size_t len);
-int		 robin_contribute(struct round *, const struct update *);
+enum fl_status	 robin_contribute(struct round *, const struct site *,
+		    const struct update *, char *msg, size_t len);
 int		 robin_advance(struct round *);
 void		 robin_status(const struct round *, char *msg, size_t len);
 json_t		*robin_provenance(const struct round *);

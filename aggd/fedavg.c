@@ -8,7 +8,14 @@
  * not name it). The result is sum / sum of weights, computed in float64
  * as numpy would and rounded once to each tensor's dtype. Tensors that
  * exclude_vars matches are not summed and keep the server's values.
+ *
+ * Nothing here may make a global model that is not finite: an update
+ * that would overflow the sum is refused before it is added, and
+ * fedavg_finite lets the caller refuse a result that overflowed its
+ * dtype (old + average for delta_w, or a float16 past 65504).
  */
+#include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -89,16 +96,55 @@ fedavg_weight(const struct train_config *cfg, const char *site,
 	return (double)n_iter * w;
 }
 
-/* fedavg_add - add weight x update; cannot fail, so an accepted update
- * is either wholly in the sum or not at all */
-void
+/*
+ * fedavg_fits - every element of the sum stays finite with weight x
+ * update added: the very sums fedavg_add would store, computed and
+ * dropped, so that the check is exact. -1 and why in err if not.
+ */
+static int
+fedavg_fits(const struct fedavg *acc, const struct model *global,
+    const struct update *u, double weight, const char *site, char *err,
+    size_t len)
+{
+	const double	*sum;
+	size_t		 i, j;
+
+	if (!isfinite(weight) || !isfinite(acc->sumw + weight)) {
+		snprintf(err, len, "%s: the sum of the weights would overflow",
+		    site);
+		return -1;
+	}
+	for (i = 0; i < acc->count; i++) {
+		if ((sum = acc->sums[i]) == NULL)
+			continue;
+		for (j = 0; j < global->tensors[i].count; j++)
+			if (!isfinite(sum[j] + weight *
+			    tensor_get(&u->tensors[i], j))) {
+				snprintf(err, len, "%s: tensor %s: the "
+				    "weighted sum would overflow", site,
+				    global->tensors[i].name);
+				return -1;
+			}
+	}
+	return 0;
+}
+
+/*
+ * fedavg_add - add weight x update, or refuse it whole (-1 and why in
+ * err) when the sum would overflow: a refused update leaves the sum as
+ * it was and does not count.
+ */
+int
 fedavg_add(struct fedavg *acc, const struct model *global,
-    const struct update *u, double weight)
+    const struct update *u, double weight, const char *site, char *err,
+    size_t len)
 {
 	const struct tensor	*t;
 	double			*sum;
 	size_t			 i, j;
 
+	if (fedavg_fits(acc, global, u, weight, site, err, len) == -1)
+		return -1;
 	for (i = 0; i < acc->count; i++) {
 		if ((sum = acc->sums[i]) == NULL)
 			continue;
@@ -108,6 +154,7 @@ fedavg_add(struct fedavg *acc, const struct model *global,
 	}
 	acc->sumw += weight;
 	acc->nupdates++;
+	return 0;
 }
 
 /* fedavg_tensor - one tensor of the new global model */
@@ -162,4 +209,30 @@ fail:
 	log_warn("new global model");
 	model_free(out);
 	return -1;
+}
+
+/*
+ * fedavg_finite - every element of every floating-point tensor of m is
+ * finite, as stored in the tensor's dtype: a float16 or float32 that
+ * overflowed when rounded is infinite there. 1, or 0 with the first
+ * tensor and element that is not.
+ */
+int
+fedavg_finite(const struct model *m, size_t *tensor, size_t *element)
+{
+	const struct tensor	*t;
+	size_t			 i, j;
+
+	for (i = 0; i < m->count; i++) {
+		t = &m->tensors[i];
+		if (!dtype_is_float(t->dtype))
+			continue;
+		for (j = 0; j < t->count; j++)
+			if (!isfinite(tensor_get(t, j))) {
+				*tensor = i;
+				*element = j;
+				return 0;
+			}
+	}
+	return 1;
 }

@@ -225,18 +225,38 @@ robin_tensor(const struct tensor *base, const struct tensor *up,
 		tensor_set(out, j, tensor_get(base, j) + tensor_get(up, j));
 }
 
+/* robin_refused - why next, not finite in a tensor's dtype, is refused */
+static enum fl_status
+robin_refused(const struct model *next, const struct site *site,
+    char *msg, size_t len)
+{
+	const struct tensor	*t;
+	size_t			 i, j;
+
+	if (fedavg_finite(next, &i, &j))
+		return FL_OK;
+	t = &next->tensors[i];
+	snprintf(msg, len, "%s: tensor %s: the model plus the update is not "
+	    "finite in %s (element %zu)", site->name, t->name,
+	    dtype_name(t->dtype), j);
+	return FL_INVALID_ARGUMENT;
+}
+
 /*
  * robin_contribute - the holder's validated update makes the model the
- * next site gets; the turn passes. Returns 0, or -1 when memory ran out
- * and nothing changed.
+ * next site gets; the turn passes. A result that is not finite is
+ * refused like an invalid update: the turn stays and nothing changes,
+ * as when memory runs out.
  */
-int
-robin_contribute(struct round *r, const struct update *u)
+enum fl_status
+robin_contribute(struct round *r, const struct site *site,
+    const struct update *u, char *msg, size_t len)
 {
 	const struct model	*base = robin_model(r);
 	const struct tensor	*b;
 	struct model		 next;
 	struct tensor		 t;
+	enum fl_status		 st;
 	size_t			 i;
 
 	memset(&next, 0, sizeof(next));
@@ -249,16 +269,22 @@ robin_contribute(struct round *r, const struct update *u)
 		if (model_add(&next, &t) == -1)
 			goto fail;
 	}
+	if ((st = robin_refused(&next, site, msg, len)) != FL_OK) {
+		model_free(&next);
+		return st;
+	}
 	model_free(&r->rr.chain);
 	r->rr.chain = next;
 	r->rr.pos++;
 	/* The packed model of the last turn is no one's any more. */
 	model_cache_clear(&r->cache);
-	return 0;
+	return FL_OK;
 fail:
 	log_warn("round-robin round %lld: next model", (long long)r->number);
 	model_free(&next);
-	return -1;
+	snprintf(msg, len, "the server ran out of memory taking %s's update",
+	    site->name);
+	return FL_INTERNAL;
 }
 
 /*

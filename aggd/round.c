@@ -11,6 +11,9 @@
  * reached. Closing averages, saves the model with its provenance and the
  * checkpoint, and only then moves to the next round: a model that cannot
  * be saved keeps the round closed, its sum intact, and is tried again.
+ * An average that is not finite in a tensor's dtype is refused: the
+ * round closes on the global model it began with, and its provenance
+ * record says "refused".
  *
  * Rounds are numbered from start_round; with num_rounds > 0 the last one
  * is num_rounds - 1.
@@ -446,23 +449,27 @@ round_may_contribute(struct round *r, struct site *site,
  * round_contribute - a validated update into the round's sum, or on a
  * round-robin server into the model the next site gets. The round
  * closes at the next round_tick, which the caller runs once the request
- * and its copies of the update are freed. Returns 0, or -1 when memory
- * ran out and nothing changed.
+ * and its copies of the update are freed. An update that would make the
+ * sum or the chained model overflow is refused (FL_INVALID_ARGUMENT),
+ * and memory running out is FL_INTERNAL; either way, with why in msg,
+ * nothing changed.
  */
-int
+enum fl_status
 round_contribute(struct round *r, struct site *site, const struct update *u,
-    const char *sha256, double now)
+    const char *sha256, double now, char *msg, size_t len)
 {
 	struct round_site	*rs = &r->sites[site->id];
+	enum fl_status		 st;
 	double			 agw, weight;
 
 	weight = fedavg_weight(r->cfg, site->name, u->n_iter,
 	    &site->weight_warned, &agw);
 	if (r->cfg->server_type == SERVER_ROUND_ROBIN) {
-		if (robin_contribute(r, u) == -1)
-			return -1;
-	} else
-		fedavg_add(&r->acc, &r->global, u, weight);
+		if ((st = robin_contribute(r, site, u, msg, len)) != FL_OK)
+			return st;
+	} else if (fedavg_add(&r->acc, &r->global, u, weight, site->name, msg,
+	    len) == -1)
+		return FL_INVALID_ARGUMENT;
 
 	rs->contributed = 1;
 	rs->prov.site = site->name;
@@ -481,7 +488,8 @@ round_contribute(struct round *r, struct site *site, const struct update *u,
 	    contribution_type_name(u->type), (long long)u->n_iter, weight,
 	    r->ncontributed);
 	notice_round(r->notice, "contribution", r);
-	return 0;
+	msg[0] = '\0';
+	return FL_OK;
 }
 
 /* round_waiting - registered sites whose update is not in */
@@ -545,35 +553,84 @@ round_site_names(const struct round *r, char *buf, size_t len)
 	}
 }
 
+/* round_extra - what the provenance record adds for this server type,
+ * and why the round's result was refused if it was */
+static json_t *
+round_extra(const struct round *r, const char *refused)
+{
+	json_t	*extra;
+
+	if (r->cfg->server_type == SERVER_ROUND_ROBIN)
+		extra = robin_provenance(r);
+	else
+		extra = json_object();
+	if (extra != NULL && refused[0] != '\0' && json_object_set_new(extra,
+	    "refused", json_string(refused)) == -1) {
+		json_decref(extra);
+		return NULL;
+	}
+	return extra;
+}
+
 /* round_save - the new model, its provenance and the checkpoint */
 static int
-round_save(struct round *r, const struct model *next)
+round_save(struct round *r, const struct model *next, const char *refused)
 {
 	struct provenance_site	*ps;
 	json_t			*extra;
 	size_t			 i;
-	int			 rv;
+	int			 rv = -1;
 
 	if ((ps = calloc(r->ncontributed + 1, sizeof(*ps))) == NULL)
 		return -1;
 	for (i = 0; i < r->ncontributed; i++)
 		ps[i] = r->sites[r->order[i]].prov;
-	extra = r->cfg->server_type == SERVER_ROUND_ROBIN ?
-	    robin_provenance(r) : NULL;
-	rv = model_store_save(r->store, r->run, r->number, r->type, next, ps,
-	    r->ncontributed, extra);
+	if ((extra = round_extra(r, refused)) != NULL)
+		rv = model_store_save(r->store, r->run, r->number, r->type,
+		    next, ps, r->ncontributed, extra);
 	json_decref(extra);
 	free(ps);
 	return rv;
 }
 
-/* round_result - the round's new global model: the average, or the
- * round-robin chain's last result, taken over */
-static int
-round_result(struct round *r, struct model *next)
+/*
+ * round_refuse - when the average is not finite in some tensor's dtype
+ * (a float32 old + average, a float16 past 65504), why in refused,
+ * logged, and next freed, so that the round closes on the model it
+ * began with.
+ */
+static void
+round_refuse(const struct round *r, struct model *next, char *refused,
+    size_t len)
 {
-	if (r->cfg->server_type != SERVER_ROUND_ROBIN)
-		return fedavg_finalize(&r->acc, &r->global, r->type, next);
+	const struct tensor	*t;
+	size_t			 i, j;
+
+	if (fedavg_finite(next, &i, &j))
+		return;
+	t = &next->tensors[i];
+	snprintf(refused, len, "not finite: tensor %s (%s), element %zu",
+	    t->name, dtype_name(t->dtype), j);
+	log_warnx("run %lld: round %lld: the new global model is refused, "
+	    "%s: the global model stays as it was", (long long)r->run,
+	    (long long)r->number, refused);
+	model_free(next);
+}
+
+/* round_result - the round's new global model: the average, or the
+ * round-robin chain's last result, taken over; or, with why in refused,
+ * nothing */
+static int
+round_result(struct round *r, struct model *next, char *refused,
+    size_t len)
+{
+	refused[0] = '\0';
+	if (r->cfg->server_type != SERVER_ROUND_ROBIN) {
+		if (fedavg_finalize(&r->acc, &r->global, r->type, next) == -1)
+			return -1;
+		round_refuse(r, next, refused, len);
+		return 0;
+	}
 	*next = r->rr.chain;
 	memset(&r->rr.chain, 0, sizeof(r->rr.chain));
 	return 0;
@@ -591,19 +648,44 @@ round_result_back(struct round *r, struct model *next)
 	model_free(next);
 }
 
-/* round_close - average, save, and move on; or try again later */
+/* round_closed - the log line of a round that closed */
+static void
+round_closed(const struct round *r, const char *refused)
+{
+	char	 names[1024];
+
+	round_site_names(r, names, sizeof(names));
+	if (refused[0] != '\0')
+		log_info("run %lld: round %lld closed without changing the "
+		    "global model: the average of its %zu update%s (%s) was "
+		    "refused",
+		    (long long)r->run, (long long)r->number, r->ncontributed,
+		    r->ncontributed == 1 ? "" : "s", names);
+	else
+		log_info("run %lld: round %lld closed: %zu update%s aggregated "
+		    "(%s)", (long long)r->run, (long long)r->number,
+		    r->ncontributed, r->ncontributed == 1 ? "" : "s", names);
+}
+
+/*
+ * round_close - average, save, and move on; or try again later. A
+ * result that is not finite closes the round all the same, on the
+ * model it began with, and its provenance record says why.
+ */
 static void
 round_close(struct round *r, double now)
 {
 	struct model	 next;
-	char		 names[1024];
+	char		 refused[AGGD_MSG_MAX];
 
 	/* No more fetches this round: the packed model can go before the
 	 * new one is made. */
 	model_cache_clear(&r->cache);
 	r->closing = 1;
 	memset(&next, 0, sizeof(next));
-	if (round_result(r, &next) == -1 || round_save(r, &next) == -1) {
+	if (round_result(r, &next, refused, sizeof(refused)) == -1 ||
+	    round_save(r, refused[0] != '\0' ? &r->global : &next,
+	    refused) == -1) {
 		round_result_back(r, &next);
 		r->retry_at = now + AGGD_SAVE_RETRY;
 		log_warnx("round %lld: the new global model could not be "
@@ -612,12 +694,11 @@ round_close(struct round *r, double now)
 		return;
 	}
 
-	model_free(&r->global);
-	r->global = next;
-	round_site_names(r, names, sizeof(names));
-	log_info("run %lld: round %lld closed: %zu update%s aggregated (%s)",
-	    (long long)r->run, (long long)r->number, r->ncontributed,
-	    r->ncontributed == 1 ? "" : "s", names);
+	if (refused[0] == '\0') {
+		model_free(&r->global);
+		r->global = next;
+	}
+	round_closed(r, refused);
 	notice_round(r->notice, "closed", r);
 	r->number++;
 	round_begin(r);

@@ -343,10 +343,9 @@ training_update(struct aggd *ag, struct site *site,
 	}
 	snprintf(comment, sizeof(comment), "update accepted for round %lld",
 	    (long long)r->number);
-	if (round_contribute(r, site, &u, sha, now) == -1)
-		training_reply(rep, FL_INTERNAL, "the server ran out of memory "
-		    "taking %s's update", site->name);
-	else
+	rep->status = round_contribute(r, site, &u, sha, now, rep->message,
+	    sizeof(rep->message));
+	if (rep->status == FL_OK)
 		training_summary(ag, rep, NULL, comment);
 	contribution_free(&u);
 }

@@ -188,6 +188,7 @@ static void
 fuzz_training_aggregate(const struct update *u)
 {
 	struct model	 next;
+	char		 err[AGGD_MSG_MAX];
 	double		 weight, aggregation_weight;
 	int		 warned = 1;
 
@@ -195,7 +196,13 @@ fuzz_training_aggregate(const struct update *u)
 	    &warned, &aggregation_weight);
 	if (!(weight > 0) || aggregation_weight != 2.0)
 		abort();
-	fedavg_add(&fuzz_acc, &fuzz_global, u, weight);
+	if (fedavg_add(&fuzz_acc, &fuzz_global, u, weight,
+	    FUZZ_TRAINING_SITE, err, sizeof(err)) == -1) {
+		if (memchr(err, '\0', sizeof(err)) == NULL)
+			abort();
+		fedavg_reset(&fuzz_acc, &fuzz_global);
+		return;
+	}
 	if (fedavg_finalize(&fuzz_acc, &fuzz_global, u->type, &next) == -1)
 		abort();
 	if (next.count != fuzz_global.count)

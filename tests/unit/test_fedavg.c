@@ -90,12 +90,14 @@ test_average(struct model *out, const struct model *global,
 {
 	struct fedavg	 acc;
 	struct update	 u;
+	char		 err[AGGD_MSG_MAX];
 	size_t		 i;
 
 	assert_int_equal(fedavg_init(&acc, global, cfg), 0);
 	for (i = 0; i < n; i++) {
 		test_update(&u, global, &values[i], type);
-		fedavg_add(&acc, global, &u, weights[i]);
+		assert_int_equal(fedavg_add(&acc, global, &u, weights[i],
+		    test_sites[i % 3], err, sizeof(err)), 0);
 		contribution_free(&u);
 	}
 	assert_int_equal(fedavg_finalize(&acc, global, type, out), 0);
@@ -245,6 +247,139 @@ test_float32_rounds_the_float64_mean_once(void **state)
 	model_free(&out);
 	model_free(&g);
 	train_config_free(&cfg);
+}
+
+/* test_offer - values[0] from site, weighing weight, into acc */
+static int
+test_offer(struct fedavg *acc, const struct model *global,
+    const double *const *values, double weight, const char *site,
+    char *err, size_t len)
+{
+	struct update	 u;
+	int		 rv;
+
+	test_update(&u, global, values, CONTRIB_W);
+	rv = fedavg_add(acc, global, &u, weight, site, err, len);
+	contribution_free(&u);
+	return rv;
+}
+
+static void
+test_overflowing_update_leaves_the_sum_untouched(void **state)
+{
+	struct train_config	 cfg;
+	struct fedavg		 acc;
+	struct model		 g = { 0 }, out;
+	const double		 zero[2] = { 0, 0 }, a[2] = { 1, 1e308 },
+				 b[2] = { 5, 1e308 }, c[2] = { 3, 0 };
+	const double		*va[1] = { a }, *vb[1] = { b }, *vc[1] = { c };
+	char			 err[AGGD_MSG_MAX];
+
+	test_config(&cfg, TEST_PLAIN);
+	test_add(&g, "w", DTYPE_FLOAT64, zero, 2);
+	assert_int_equal(fedavg_init(&acc, &g, &cfg), 0);
+	assert_int_equal(test_offer(&acc, &g, va, 1, "site-a", err,
+	    sizeof(err)), 0);
+	/* 1e308 + 1e308 is past DBL_MAX; element 0 alone would fit */
+	assert_int_equal(test_offer(&acc, &g, vb, 1, "site-b", err,
+	    sizeof(err)), -1);
+	assert_string_equal(err, "site-b: tensor w: the weighted sum would "
+	    "overflow");
+	assert_true(acc.sums[0][0] == 1.0 && acc.sums[0][1] == 1e308);
+	assert_true(acc.sumw == 1.0);
+	assert_int_equal(acc.nupdates, 1);
+
+	assert_int_equal(test_offer(&acc, &g, vc, 1, "site-c", err,
+	    sizeof(err)), 0);
+	assert_int_equal(fedavg_finalize(&acc, &g, CONTRIB_W, &out), 0);
+	/* (1 + 3) / 2 = 2, (1e308 + 0) / 2 = 5e307 exactly */
+	assert_true(tensor_get(&out.tensors[0], 0) == 2.0);
+	assert_true(tensor_get(&out.tensors[0], 1) == 1e308 / 2);
+	model_free(&out);
+	fedavg_free(&acc);
+	model_free(&g);
+	train_config_free(&cfg);
+}
+
+static void
+test_weight_past_double_is_refused(void **state)
+{
+	struct train_config	 cfg;
+	struct fedavg		 acc;
+	struct model		 g = { 0 };
+	const double		 zero[1] = { 0 };
+	const double		*vz[1] = { zero };
+	char			 err[AGGD_MSG_MAX];
+
+	test_config(&cfg, TEST_PLAIN);
+	test_add(&g, "w", DTYPE_FLOAT64, zero, 1);
+	assert_int_equal(fedavg_init(&acc, &g, &cfg), 0);
+	assert_int_equal(test_offer(&acc, &g, vz, 1e308, "site-a", err,
+	    sizeof(err)), 0);
+	assert_int_equal(test_offer(&acc, &g, vz, 1e308, "site-b", err,
+	    sizeof(err)), -1);
+	assert_string_equal(err, "site-b: the sum of the weights would "
+	    "overflow");
+	assert_true(acc.sumw == 1e308);
+	assert_int_equal(acc.nupdates, 1);
+	fedavg_free(&acc);
+	model_free(&g);
+	train_config_free(&cfg);
+}
+
+/* test_overflow_in_dtype - w = (1, old) of dt and two delta_w updates
+ * (0, delta): the new w's element 1 is not finite in dt, element 0 is
+ * 1, and the global model is untouched */
+static void
+test_overflow_in_dtype(enum dtype dt, double old, double delta)
+{
+	struct train_config	 cfg;
+	struct model		 g = { 0 }, out;
+	const double		 g0[2] = { 1, old }, d[2] = { 0, delta };
+	const double		*values[2] = { d, d };
+	const double		 w[2] = { 1, 1 };
+	unsigned char		 before[16];
+	size_t			 ti = 9, ej = 9;
+
+	test_config(&cfg, TEST_PLAIN);
+	test_add(&g, "w", dt, g0, 2);
+	memcpy(before, g.tensors[0].data, 2 * dtype_size(dt));
+	test_average(&out, &g, &cfg, CONTRIB_DELTA_W, values, w, 2);
+	assert_int_equal(fedavg_finite(&out, &ti, &ej), 0);
+	assert_int_equal(ti, 0);
+	assert_int_equal(ej, 1);
+	assert_true(tensor_get(&out.tensors[0], 0) == 1.0);
+	assert_memory_equal(g.tensors[0].data, before, 2 * dtype_size(dt));
+	model_free(&out);
+	model_free(&g);
+	train_config_free(&cfg);
+}
+
+static void
+test_float32_delta_w_past_its_range_is_not_finite(void **state)
+{
+	/* 3e38 + mean(3e38, 3e38): finite in float64, inf in float32 */
+	test_overflow_in_dtype(DTYPE_FLOAT32, 3e38, 3e38);
+}
+
+static void
+test_float16_delta_w_past_65504_is_not_finite(void **state)
+{
+	/* 60000 + 6000 = 66000, past 65520, halfway to 65536 */
+	test_overflow_in_dtype(DTYPE_FLOAT16, 60000, 6000);
+}
+
+static void
+test_finite_model_is_finite(void **state)
+{
+	struct model	 g = { 0 };
+	const double	 v[2] = { 65504, -65504 };
+	size_t		 ti = 9, ej = 9;
+
+	test_add(&g, "w", DTYPE_FLOAT16, v, 2);
+	assert_int_equal(fedavg_finite(&g, &ti, &ej), 1);
+	assert_int_equal(ti, 9);
+	model_free(&g);
 }
 
 static void
@@ -776,6 +911,13 @@ main(void)
 		cmocka_unit_test(test_delta_w_adds_mean_to_global_model),
 		cmocka_unit_test(test_w_replaces_the_global_model),
 		cmocka_unit_test(test_float32_rounds_the_float64_mean_once),
+		cmocka_unit_test(
+		    test_overflowing_update_leaves_the_sum_untouched),
+		cmocka_unit_test(test_weight_past_double_is_refused),
+		cmocka_unit_test(
+		    test_float32_delta_w_past_its_range_is_not_finite),
+		cmocka_unit_test(test_float16_delta_w_past_65504_is_not_finite),
+		cmocka_unit_test(test_finite_model_is_finite),
 		cmocka_unit_test(test_integer_tensor_takes_the_rounded_mean),
 		cmocka_unit_test(test_bool_tensor_is_true_from_one_half),
 	};

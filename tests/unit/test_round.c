@@ -34,17 +34,24 @@ struct test_server {
 	char			 msg[AGGD_MSG_MAX];
 };
 
+/* test_model - one tensor w = (w0, w1) of dtype dt */
 static void
-test_global(struct model *m, double w0, double w1)
+test_model(struct model *m, enum dtype dt, double w0, double w1)
 {
 	struct tensor	 t;
 	int64_t		 shape[1] = { 2 };
 
 	memset(m, 0, sizeof(*m));
-	assert_int_equal(tensor_alloc(&t, "w", DTYPE_FLOAT64, 1, shape), 0);
+	assert_int_equal(tensor_alloc(&t, "w", dt, 1, shape), 0);
 	tensor_set(&t, 0, w0);
 	tensor_set(&t, 1, w1);
 	assert_int_equal(model_add(m, &t), 0);
+}
+
+static void
+test_global(struct model *m, double w0, double w1)
+{
+	test_model(m, DTYPE_FLOAT64, w0, w1);
 }
 
 /* test_server - min_num_clients 2, wait 10 s, num_rounds 2, timeout 60 */
@@ -123,26 +130,37 @@ test_fetch(struct test_server *ts, struct site *site)
 	return st;
 }
 
+/* test_send - site's delta (d0, d1) for the current round, in the
+ * global model's dtype, weighing n_iter */
+static enum fl_status
+test_send(struct test_server *ts, struct site *site, double d0, double d1,
+    int64_t n_iter, double now)
+{
+	struct update	 u;
+	struct model	 delta;
+	enum fl_status	 st;
+
+	assert_int_equal(round_may_contribute(&ts->round, site, NULL,
+	    ts->msg, sizeof(ts->msg)), FL_OK);
+	test_model(&delta, ts->round.global.tensors[0].dtype, d0, d1);
+	u.tensors = delta.tensors;
+	u.count = delta.count;
+	u.n_iter = n_iter;
+	u.type = CONTRIB_DELTA_W;
+	st = round_contribute(&ts->round, site, &u,
+	    "0000000000000000000000000000000000000000000000000000000000000000",
+	    now, ts->msg, sizeof(ts->msg));
+	model_free(&delta);
+	round_tick(&ts->round, now);
+	return st;
+}
+
 /* test_contribute - site's delta (d, d) for the current round */
 static void
 test_contribute(struct test_server *ts, struct site *site, double d,
     double now)
 {
-	struct update	 u;
-	struct model	 delta;
-
-	assert_int_equal(round_may_contribute(&ts->round, site, NULL,
-	    ts->msg, sizeof(ts->msg)), FL_OK);
-	test_global(&delta, d, d);
-	u.tensors = delta.tensors;
-	u.count = delta.count;
-	u.n_iter = 1;
-	u.type = CONTRIB_DELTA_W;
-	round_contribute(&ts->round, site, &u,
-	    "0000000000000000000000000000000000000000000000000000000000000000",
-	    now);
-	model_free(&delta);
-	round_tick(&ts->round, now);
+	assert_int_equal(test_send(ts, site, d, d, 1, now), FL_OK);
 }
 
 static void
@@ -457,6 +475,129 @@ test_restart_resumes_the_unfinished_round(void **state)
 	test_server_free(ts, 0);
 }
 
+/* test_server_model - the server's global model replaced by w = (w0, w1)
+ * of dtype dt, training started at round 0 with site-a and site-b */
+static void
+test_server_model(struct test_server *ts, enum dtype dt, double w0,
+    double w1)
+{
+	struct model	 g;
+	struct fedavg	 acc;
+
+	test_model(&g, dt, w0, w1);
+	assert_int_equal(fedavg_init(&acc, &g, &ts->cfg), 0);
+	round_replace(&ts->round, &g, &acc);
+	test_register(ts, "site-a", 0);
+	test_register(ts, "site-b", 0);
+	assert_int_equal(round_start(&ts->round, 0, ts->msg,
+	    sizeof(ts->msg)), FL_OK);
+}
+
+/* test_provenance - run 1's provenance record of round into text */
+static void
+test_provenance(struct test_server *ts, int round, char *text, size_t len)
+{
+	char	 path[160];
+	FILE	*f;
+	size_t	 n;
+
+	snprintf(path, sizeof(path), "%s/run_1/provenance/round_%d.json",
+	    ts->workspace, round);
+	assert_non_null(f = fopen(path, "r"));
+	n = fread(text, 1, len - 1, f);
+	text[n] = '\0';
+	fclose(f);
+}
+
+static void
+test_overflowing_update_is_refused_and_the_next_counts(void **state)
+{
+	struct test_server	*ts = test_server_new(NULL);
+	struct site		*a = test_register(ts, "site-a", 0);
+	struct site		*b = test_register(ts, "site-b", 0);
+	const struct tensor	*w;
+	char			 text[4096];
+
+	round_start(&ts->round, 0, ts->msg, sizeof(ts->msg));
+	test_fetch(ts, a);
+	test_fetch(ts, b);
+	/* 1e300 x 1e10 is past DBL_MAX */
+	assert_int_equal(test_send(ts, a, 1e300, 0, 10000000000LL, 1),
+	    FL_INVALID_ARGUMENT);
+	assert_string_equal(ts->msg, "site-a: tensor w: the weighted sum "
+	    "would overflow");
+	assert_int_equal(ts->round.ncontributed, 0);
+	assert_int_equal(ts->round.acc.nupdates, 0);
+	assert_true(ts->round.acc.sumw == 0.0);
+
+	/* a sends again; (1, 2) + (1 x (2, 4) + 3 x (6, 8)) / 4 */
+	assert_int_equal(test_send(ts, a, 2, 4, 1, 2), FL_OK);
+	assert_int_equal(test_send(ts, b, 6, 8, 3, 3), FL_OK);
+	assert_int_equal(ts->round.number, 1);
+	w = &ts->round.global.tensors[0];
+	assert_true(tensor_get(w, 0) == 6.0 && tensor_get(w, 1) == 9.0);
+	test_provenance(ts, 0, text, sizeof(text));
+	assert_null(strstr(text, "refused"));
+	test_server_free(ts, 0);
+}
+
+/* test_model_bytes - a copy of the global model's one tensor's bytes */
+static void
+test_model_bytes(const struct test_server *ts, unsigned char *buf,
+    size_t len)
+{
+	const struct tensor	*w = &ts->round.global.tensors[0];
+
+	assert_true(w->count * dtype_size(w->dtype) <= len);
+	memcpy(buf, w->data, w->count * dtype_size(w->dtype));
+}
+
+/* test_refused_round - a and b send deltas whose mean, added to the
+ * global model, overflows dt; the round closes on the same bytes */
+static void
+test_refused_round(enum dtype dt, double old, double delta,
+    const char *refused)
+{
+	struct test_server	*ts = test_server_new(NULL);
+	struct site		*a, *b;
+	unsigned char		 before[16], after[16];
+	char			 text[4096];
+
+	test_server_model(ts, dt, old, 1);
+	a = registry_site(&ts->reg, "site-a");
+	b = registry_site(&ts->reg, "site-b");
+	test_model_bytes(ts, before, sizeof(before));
+	test_fetch(ts, a);
+	test_fetch(ts, b);
+	assert_int_equal(test_send(ts, a, delta, 0, 1, 1), FL_OK);
+	assert_int_equal(test_send(ts, b, delta, 0, 1, 2), FL_OK);
+
+	assert_int_equal(ts->round.number, 1);
+	assert_false(ts->round.closing);
+	test_model_bytes(ts, after, sizeof(after));
+	assert_memory_equal(before, after,
+	    2 * dtype_size(ts->round.global.tensors[0].dtype));
+	test_provenance(ts, 0, text, sizeof(text));
+	assert_non_null(strstr(text, refused));
+	test_server_free(ts, 0);
+}
+
+static void
+test_float32_delta_w_overflow_keeps_the_model(void **state)
+{
+	/* 3e38 + mean(3e38, 3e38) rounds to inf in float32 */
+	test_refused_round(DTYPE_FLOAT32, 3e38, 3e38, "\"refused\": "
+	    "\"not finite: tensor w (float32), element 0\"");
+}
+
+static void
+test_float16_delta_w_overflow_keeps_the_model(void **state)
+{
+	/* 60000 + 6000 = 66000, past 65504 and its halfway point 65520 */
+	test_refused_round(DTYPE_FLOAT16, 60000, 6000, "\"refused\": "
+	    "\"not finite: tensor w (float16), element 0\"");
+}
+
 int
 main(void)
 {
@@ -475,6 +616,10 @@ main(void)
 		cmocka_unit_test(test_failed_save_keeps_the_round_and_retries),
 		cmocka_unit_test(test_training_finishes_after_num_rounds),
 		cmocka_unit_test(test_restart_resumes_the_unfinished_round),
+		cmocka_unit_test(
+		    test_overflowing_update_is_refused_and_the_next_counts),
+		cmocka_unit_test(test_float32_delta_w_overflow_keeps_the_model),
+		cmocka_unit_test(test_float16_delta_w_overflow_keeps_the_model),
 	};
 
 	return cmocka_run_group_tests_name("round", tests, NULL, NULL);
