@@ -175,7 +175,7 @@ fixture_update(struct fixture *f, struct site *site, double u0, double u1,
 	u.type = type;
 	assert_int_equal(round_contribute(&f->ag.round, site, &u,
 	    "0000000000000000000000000000000000000000000000000000000000000000",
-	    now), 0);
+	    now, f->msg, sizeof(f->msg)), FL_OK);
 	model_free(&m);
 	round_tick(&f->ag.round, now);
 }
