@@ -250,20 +250,34 @@ training_register(struct aggd *ag, struct site *site, const void *payload,
 	training_summary(ag, rep, site->token, "registered");
 }
 
-static void
-training_quit(struct aggd *ag, struct site *site, const Flipc__Envelope *env,
-    const void *payload, size_t len, double now, struct reply *rep)
+/*
+ * training_client_state - a ClientState request from a site that is who
+ * its certificate says and holds a live token: 0, else -1 with the reply
+ * already made.
+ */
+static int
+training_client_state(struct aggd *ag, struct site *site,
+    const Flipc__Envelope *env, const void *payload, size_t len, double now,
+    struct reply *rep)
 {
 	Fedlearn__ClientState	*cs;
 	int			 ok;
 
 	if ((cs = training_unpack(&fedlearn__client_state__descriptor,
 	    payload, len, rep)) == NULL)
-		return;
+		return -1;
 	ok = training_name(site, cs->client_name, rep) == 0 &&
 	    training_auth(ag, site, cs->token, env, now, rep) == 0;
 	fedlearn__client_state__free_unpacked(cs, NULL);
-	if (!ok)
+	return ok ? 0 : -1;
+}
+
+static void
+training_quit(struct aggd *ag, struct site *site, const Flipc__Envelope *env,
+    const void *payload, size_t len, double now, struct reply *rep)
+{
+	if (training_client_state(ag, site, env, payload, len, now,
+	    rep) == -1)
 		return;
 
 	registry_remove(&ag->reg, site);
@@ -295,17 +309,10 @@ training_get_model(struct aggd *ag, struct site *site,
     const Flipc__Envelope *env, const void *payload, size_t len, double now,
     struct reply *rep)
 {
-	Fedlearn__ClientState	*cs;
 	struct model_buf	*mb = NULL;
-	int			 ok;
 
-	if ((cs = training_unpack(&fedlearn__client_state__descriptor,
-	    payload, len, rep)) == NULL)
-		return;
-	ok = training_name(site, cs->client_name, rep) == 0 &&
-	    training_auth(ag, site, cs->token, env, now, rep) == 0;
-	fedlearn__client_state__free_unpacked(cs, NULL);
-	if (!ok)
+	if (training_client_state(ag, site, env, payload, len, now,
+	    rep) == -1)
 		return;
 
 	rep->status = round_fetch(&ag->round, site, ag->max_payload, &mb,
@@ -403,17 +410,10 @@ training_validation_model(struct aggd *ag, struct site *site,
     const Flipc__Envelope *env, const void *payload, size_t len, double now,
     struct reply *rep)
 {
-	Fedlearn__ClientState	*cs;
 	struct model_buf	*mb = NULL;
-	int			 ok;
 
-	if ((cs = training_unpack(&fedlearn__client_state__descriptor,
-	    payload, len, rep)) == NULL)
-		return;
-	ok = training_name(site, cs->client_name, rep) == 0 &&
-	    training_auth(ag, site, cs->token, env, now, rep) == 0;
-	fedlearn__client_state__free_unpacked(cs, NULL);
-	if (!ok)
+	if (training_client_state(ag, site, env, payload, len, now,
+	    rep) == -1)
 		return;
 
 	rep->status = crossval_next(&ag->xv, site, ag->max_payload, &mb,
