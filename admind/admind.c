@@ -31,6 +31,7 @@
 #include <zmq.h>
 
 #include "admind.h"
+#include "certinfo.h"
 #include "config.h"
 #include "ipc.h"
 #include "kitsig.h"
@@ -90,6 +91,26 @@ admind_workspace(struct admind *ad, const char *workspace)
 		fatal("%s", ad->status_path);
 }
 
+/* admind_cert_expiry - when the server's certificate ends, warned ahead */
+static void
+admind_cert_expiry(struct admind *ad, const char *cert)
+{
+	char	 err[256], when[CERTINFO_TIME_LEN + 1];
+	time_t	 now = time(NULL);
+
+	if (certinfo_file_not_after(cert, &ad->cert_not_after, err,
+	    sizeof(err)) == -1) {
+		log_warnx("server certificate %s: %s", cert, err);
+		ad->cert_not_after = 0;
+		return;
+	}
+	certinfo_time(ad->cert_not_after, when);
+	if (certinfo_expiring(ad->cert_not_after, now))
+		log_warnx("the server certificate expires %s (%ld days): "
+		    "provision a new one", when,
+		    certinfo_days_left(ad->cert_not_after, now));
+}
+
 /* admind_kit - the project's name, the policy, the users file's path */
 static void
 admind_kit(struct admind *ad, double idle)
@@ -104,6 +125,7 @@ admind_kit(struct admind *ad, double idle)
 	if (server_config_load(path, &sc, err) == -1)
 		fatalx("%s: %s", path, err);
 	snprintf(ad->project, sizeof(ad->project), "%s", sc.name);
+	admind_cert_expiry(ad, sc.ssl_cert);
 	server_config_free(&sc);
 
 	if (snprintf(path, sizeof(path), "%s/startup/authorization.json",

@@ -387,6 +387,7 @@ struct admind {
 	struct relay		 relay;
 	struct command_runs	 runs;
 	int			 site_timeout;	/* seconds */
+	time_t			 cert_not_after; /* server.crt's; 0: unknown */
 	int			 sigfd;
 	double			 next_write;	/* monotonic */
 	char			 workspace[PATH_MAX];

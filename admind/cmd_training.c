@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "admind.h"
+#include "certinfo.h"
 #include "log.h"
 #include "status.h"
 
@@ -195,6 +196,22 @@ training_sites(const struct command_run *run, json_t *reply)
 	return rows;
 }
 
+/* training_cert_line - the server certificate's end, warned ahead */
+static void
+training_cert_line(struct command_run *run)
+{
+	time_t	 not_after = run->r_ad->cert_not_after, now = time(NULL);
+	char	 when[CERTINFO_TIME_LEN + 1], line[160];
+
+	if (not_after == 0)
+		return;
+	certinfo_time(not_after, when);
+	snprintf(line, sizeof(line), "server certificate expires %s "
+	    "(%ld days)%s", when, certinfo_days_left(not_after, now),
+	    certinfo_expiring(not_after, now) ? ": renew it soon" : "");
+	frame_string(&run->r_reply, line);
+}
+
 static void
 training_server_status(struct command_run *run, int status,
     const char *message, json_t *reply)
@@ -214,6 +231,7 @@ training_server_status(struct command_run *run, int status,
 	frame_table(&run->r_reply, training_sites(run, reply));
 	if (json_is_string(note = json_object_get(reply, "note")))
 		frame_string(&run->r_reply, json_string_value(note));
+	training_cert_line(run);
 	run_result(run, "run %lld, round %lld, %s",
 	    (long long)json_integer_value(json_object_get(reply, "run")),
 	    (long long)json_integer_value(json_object_get(reply, "round")),

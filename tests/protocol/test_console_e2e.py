@@ -1,7 +1,7 @@
 """End to end, as an operator runs it: three real flsite processes train
 against the real daemons while the admin drives them with build/fladmin -c
-(certificate login, one command per run): check_status of the server and
-of the sites, sys_info of the sites, abort of the sites and of the
+(certificate login, one command per run): check_status of the server
+(with its certificate's expiry) and of the sites, sys_info of the sites, abort of the sites and of the
 server, set_run_number refused while training and accepted once the
 server is aborted, then start of the server and of the sites, after which
 rounds close in the new run.
@@ -57,6 +57,9 @@ def test_operator_drives_three_training_sites(server, flsite):  # noqa: F811
     assert "training" in out
     for name in SITES:
         assert name in out
+    # flprovision's certificates last a year: far from the warning.
+    assert "server certificate expires" in out
+    assert "renew it soon" not in out
 
     out = ok(srv, "check_status client " + " ".join(SITES))
     for name in SITES:
