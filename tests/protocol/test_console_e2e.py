@@ -45,8 +45,10 @@ def closed_in(srv, run):
     return sorted(os.listdir(folder)) if os.path.isdir(folder) else []
 
 
-def test_operator_drives_three_training_sites(server, flsite):  # noqa: F811
-    SHARDS.setdefault("site-3", TABLE[2:8])
+def test_operator_drives_three_training_sites(server, flsite,  # noqa: F811
+                                              monkeypatch):
+    # A third shard for this test only: other tests simulate SHARDS whole.
+    monkeypatch.setitem(SHARDS, "site-3", TABLE[2:8])
     srv = server(min_num_clients=3, wait_after_min_clients=0,
                  num_rounds=100000, model=logreg_model())
     for name in SITES:
